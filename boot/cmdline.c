@@ -1,0 +1,106 @@
+#include "boot/cmdline.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+const char options_help[] =
+  "usage: bareiommu [ID-GLOB ...] [--only=GLOB[,GLOB]] [--list] [-v] [--dump-acpi]\n"
+  "                 [--exit=shutdown|qemu|return]\n"
+  "  ID-GLOB       run only matching scenarios, e.g. 'dma.*' 'discover.caps'\n"
+  "  --list        print every scenario ID and exit\n"
+  "  -v            verbose diagnostics\n"
+  "  --dump-acpi   print every ACPI table in hex (for bug reports and test fixtures)\n"
+  "  --exit=MODE   shutdown (default, ResetSystem), qemu (debug-exit/semihosting), return\n";
+
+void options_init(struct options *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->exit_mode = EXIT_SHUTDOWN;
+}
+
+static int add_glob(struct options *o, const char *g, size_t n)
+{
+  if (n == 0)
+    return 0;
+  if (o->n_globs == CMDLINE_MAX_GLOBS || n >= CMDLINE_GLOB_LEN) {
+    snprintf(o->error, sizeof(o->error), "too many or too long scenario globs");
+    return -1;
+  }
+  memcpy(o->globs[o->n_globs], g, n);
+  o->globs[o->n_globs++][n] = '\0';
+  return 0;
+}
+
+static int add_glob_list(struct options *o, const char *list)
+{
+  while (*list) {
+    const char *comma = strchr(list, ',');
+    size_t n = comma ? (size_t)(comma - list) : strlen(list);
+    if (add_glob(o, list, n))
+      return -1;
+    list += n + (comma ? 1 : 0);
+  }
+  return 0;
+}
+
+static int take_token(struct options *o, const char *tok, bool first)
+{
+  size_t n = strlen(tok);
+  if (first && n > 4 && strcasecmp(tok + n - 4, ".efi") == 0)
+    return 0;
+  if (!strcmp(tok, "--list"))
+    o->list = true;
+  else if (!strcmp(tok, "-v") || !strcmp(tok, "--verbose"))
+    o->verbose = true;
+  else if (!strcmp(tok, "--dump-acpi"))
+    o->dump_acpi = true;
+  else if (!strcmp(tok, "--help") || !strcmp(tok, "-h"))
+    o->help = true;
+  else if (!strcmp(tok, "--exit=qemu"))
+    o->exit_mode = EXIT_QEMU;
+  else if (!strcmp(tok, "--exit=shutdown"))
+    o->exit_mode = EXIT_SHUTDOWN;
+  else if (!strcmp(tok, "--exit=return"))
+    o->exit_mode = EXIT_RETURN;
+  else if (!strncmp(tok, "--only=", 7))
+    return add_glob_list(o, tok + 7);
+  else if (tok[0] == '-') {
+    snprintf(o->error, sizeof(o->error), "unknown option '%.60s'", tok);
+    return -1;
+  } else
+    return add_glob_list(o, tok);
+  return 0;
+}
+
+int options_parse(struct options *o, const char *text)
+{
+  char tok[128];
+  bool first = true;
+  while (*text) {
+    while (*text && isspace((unsigned char)*text))
+      text++;
+    if (*text == '#') {
+      while (*text && *text != '\n')
+        text++;
+      continue;
+    }
+    size_t n = 0;
+    while (text[n] && !isspace((unsigned char)text[n]))
+      n++;
+    if (n == 0)
+      break;
+    if (n >= sizeof(tok)) {
+      snprintf(o->error, sizeof(o->error), "token longer than %zu characters", sizeof(tok) - 1);
+      return -1;
+    }
+    memcpy(tok, text, n);
+    tok[n] = '\0';
+    text += n;
+    if (take_token(o, tok, first))
+      return -1;
+    first = false;
+  }
+  return 0;
+}

@@ -1,0 +1,172 @@
+/* UEFI entry: console, options, ACPI, discovery, scenarios, results, exit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "boot/cmdline.h"
+#include "boot/platform.h"
+#include "boot/report.h"
+#include "boot/uefi.h"
+#include "iommu/iommu.h"
+#include "tests/scenarios/scenario.h"
+
+#define HEAP_BYTES (64u << 20)
+#define CFG_NAME "bareiommu.cfg"
+#define RESULTS_NAME "bareiommu-results.xml"
+
+EFI_HANDLE uefi_image;
+EFI_SYSTEM_TABLE *uefi_st;
+
+static void stall(unsigned us) { uefi_call_wrapper(uefi_st->BootServices->Stall, 1, us); }
+
+static const uint8_t *identity_map(uint64_t phys, size_t len, void *ctx)
+{
+  (void)len;
+  (void)ctx;
+  return phys ? (const uint8_t *)(uintptr_t)phys : NULL;
+}
+
+static void esp_path(char *out, size_t n, const char *name)
+{
+  const char *dir = uefi_image_dir();
+  snprintf(out, n, "%s%s%s", dir, dir[strlen(dir) - 1] == '\\' ? "" : "\\", name);
+}
+
+/* LoadOptions from the shell or a boot option when they are UCS-2 text; otherwise the
+ * config file beside the image. */
+static void load_options(struct options *o, EFI_LOADED_IMAGE *li)
+{
+  char text[1024];
+  size_t n = 0;
+  if (li && li->LoadOptions && li->LoadOptionsSize >= 2) {
+    const CHAR16 *w = li->LoadOptions;
+    size_t wn = li->LoadOptionsSize / 2;
+    bool textual = true;
+    for (size_t i = 0; i < wn && w[i] && n + 1 < sizeof(text); i++) {
+      if (w[i] >= 128 || (w[i] < 32 && w[i] != '\t' && w[i] != '\n' && w[i] != '\r')) {
+        textual = false;
+        break;
+      }
+      text[n++] = (char)w[i];
+    }
+    if (!textual)
+      n = 0;
+  }
+  text[n] = '\0';
+  bool from_shell = false;
+  for (size_t i = 0; i < n; i++)
+    if (text[i] != ' ')
+      from_shell = true;
+  if (!from_shell) {
+    char path[300];
+    UINTN len = sizeof(text) - 1;
+    esp_path(path, sizeof(path), CFG_NAME);
+    if (!EFI_ERROR(uefi_esp_read(path, text, &len))) {
+      text[len] = '\0';
+      printf("# options from %s\n", path);
+    } else {
+      text[0] = '\0';
+    }
+  }
+  if (options_parse(o, text))
+    printf("# options: %s (ignored)\n", o->error);
+}
+
+static void dump_acpi(const struct acpi_dir *dir)
+{
+  for (unsigned i = 0; i < dir->n_tables; i++) {
+    const struct acpi_table_ref *t = &dir->tables[i];
+    printf("# ACPI-TABLE %s %u 0x%llx\n", t->sig, t->len, (unsigned long long)t->phys);
+    for (uint32_t off = 0; off < t->len; off += 32) {
+      printf("# ACPI-HEX ");
+      for (uint32_t k = off; k < off + 32 && k < t->len; k++)
+        printf("%02x", t->data[k]);
+      printf("\n");
+    }
+  }
+  printf("# ACPI-END\n");
+}
+
+static EFI_STATUS finish(const struct options *o, unsigned failed)
+{
+  EFI_STATUS verdict = failed ? EFI_ABORTED : EFI_SUCCESS;
+  if (o->exit_mode == EXIT_RETURN)
+    return verdict;
+  if (o->exit_mode == EXIT_QEMU)
+    arch_exit_qemu(failed != 0);
+  uefi_call_wrapper(uefi_st->RuntimeServices->ResetSystem, 4, EfiResetShutdown, verdict, 0, NULL);
+  return verdict;
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
+{
+  static EFI_GUID lip_guid = LOADED_IMAGE_PROTOCOL;
+  static EFI_GUID acpi20_guid = ACPI_20_TABLE_GUID;
+  uefi_image = image;
+  uefi_st = st;
+  /* The firmware watchdog (5 minutes) would reset a long run; our own timeouts bound it. */
+  uefi_call_wrapper(st->BootServices->SetWatchdogTimer, 4, 0, 0, 0, NULL);
+  if (EFI_ERROR(uefi_heap_init(HEAP_BYTES)))
+    return EFI_OUT_OF_RESOURCES;
+  uefi_console_init();
+  setvbuf(stdout, NULL, _IONBF, 0);
+  arch_init(stall);
+
+  struct options opt;
+  options_init(&opt);
+  EFI_LOADED_IMAGE *li = NULL;
+  uefi_call_wrapper(st->BootServices->HandleProtocol, 3, image, &lip_guid, (void **)&li);
+  load_options(&opt, li);
+  report_verbose = opt.verbose;
+  printf("# bareiommu on %s UEFI (%ls rev 0x%x)\n", arch_name(), (wchar_t *)st->FirmwareVendor,
+         st->FirmwareRevision);
+  if (opt.help) {
+    fputs(options_help, stdout);
+    return finish(&opt, 0);
+  }
+  if (opt.list) {
+    scenarios_list();
+    return finish(&opt, 0);
+  }
+
+  struct platform *plat = calloc(1, sizeof(*plat));
+  if (plat == NULL)
+    return finish(&opt, 1);
+  plat->cfg = pci_ecam_ops_template;
+  plat->cfg.ctx = &plat->mcfg;
+
+  uint64_t rsdp = 0;
+  for (UINTN i = 0; i < st->NumberOfTableEntries; i++)
+    if (!memcmp(&st->ConfigurationTable[i].VendorGuid, &acpi20_guid, sizeof(EFI_GUID)))
+      rsdp = (uint64_t)(uintptr_t)st->ConfigurationTable[i].VendorTable;
+
+  report_begin();
+  int err = rsdp ? acpi_dir_from_rsdp(&plat->acpi, rsdp, identity_map, NULL) : ACPI_ENOTFOUND;
+  if (err) {
+    diag("ACPI: no usable RSDP/XSDT (%s): nothing can be discovered", acpi_strerror(err));
+  } else {
+    diag("ACPI: RSDP rev %u at 0x%llx, XSDT at 0x%llx, %u tables", plat->acpi.rsdp_revision,
+         (unsigned long long)rsdp, (unsigned long long)plat->acpi.xsdt_phys, plat->acpi.n_tables);
+    if (opt.dump_acpi)
+      dump_acpi(&plat->acpi);
+    platform_discover(plat);
+    iommu_probe_all(plat);
+  }
+  if (plat->n_iommus == 0)
+    diag("no IOMMU described by ACPI: discovery scenarios will skip");
+
+  const char *globs[CMDLINE_MAX_GLOBS];
+  for (unsigned i = 0; i < opt.n_globs; i++)
+    globs[i] = opt.globs[i];
+  scenarios_run(plat, globs, opt.n_globs);
+  unsigned failed = report_end();
+
+  size_t xml_len;
+  const char *xml = report_junit_xml(&xml_len);
+  char path[300];
+  esp_path(path, sizeof(path), RESULTS_NAME);
+  EFI_STATUS wst = uefi_esp_write(path, xml, xml_len);
+  printf("# JUnit XML %s %s\n", EFI_ERROR(wst) ? "not written to" : "written to", path);
+  return finish(&opt, failed);
+}

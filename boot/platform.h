@@ -1,0 +1,56 @@
+/* What discovery found: ACPI tables, PCI devices, IOMMU units, the DMA initiator.
+ * Filled by platform_discover() from the firmware's ACPI root (or the host model's). */
+#ifndef BOOT_PLATFORM_H
+#define BOOT_PLATFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "boot/acpi.h"
+#include "boot/pci.h"
+
+#define PLATFORM_MAX_IOMMUS 16
+
+enum iommu_kind { IOMMU_KIND_VTD, IOMMU_KIND_AMD, IOMMU_KIND_SMMUV3 };
+const char *iommu_kind_name(enum iommu_kind kind);
+
+struct iommu_ops;
+
+struct iommu_unit {
+  enum iommu_kind kind;
+  unsigned acpi_index;      /* DRHD / IVHD / IORT SMMUv3 node index in the parsed table */
+  uint64_t base;            /* register base (physical) */
+  uint16_t segment;         /* PCI segment it translates for */
+  char source[48];          /* e.g. "DMAR DRHD 0", "IVRS IVHD type 0x40 #1" */
+
+  /* Filled by the driver's probe (iommu/). */
+  bool probed;
+  int probe_err;            /* negative IOMMU_E*; 0 when probe succeeded */
+  uint8_t pasid_bits;       /* PASID/SSID width the unit supports; 0 = no PASID support */
+  char pasid_reason[48];    /* when pasid_bits == 0: the field that says so, "ECAP.PASID=0" */
+  const struct iommu_ops *ops;
+  void *priv;               /* driver state */
+};
+
+struct platform {
+  struct acpi_dir acpi;
+  struct mcfg_info mcfg;
+  struct dmar_info dmar;
+  struct ivrs_info ivrs;
+  struct iort_info iort;
+  struct pci_topology pci;
+  struct pci_cfg_ops cfg;   /* config space accessor (ECAM over mcfg on the firmware) */
+  struct iommu_unit iommus[PLATFORM_MAX_IOMMUS];
+  unsigned n_iommus;
+  int initiator;            /* index into pci.devs of the DMA initiator, -1 when none */
+};
+
+/* Parses the ACPI tables the directory names, enumerates PCI and lists IOMMU units.
+ * Errors in one table are reported as diagnostics and leave that table absent. */
+int platform_discover(struct platform *plat);
+const struct pci_dev *platform_initiator(const struct platform *plat);
+/* The unit that translates requests from (segment, rid), or NULL; *how describes the
+ * table entry that matched (for discover.scope). */
+struct iommu_unit *platform_unit_for_rid(struct platform *plat, uint16_t segment, uint16_t rid,
+                                         char *how, size_t how_len);
+
+#endif

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Judges one configuration's run against tests/qemu/expect/NAME.expect.
+# Expectation lines: "<scenario-id> <tag> pass" or "<scenario-id> <tag> skip <reason text>".
+# Every TAP check must match an expectation line with the same verdict (a skip also with a
+# reason containing the text); every expectation line must be met by at least one check.
+# Also judged: the run ended by itself with the plan line, the exit status agrees with the
+# TAP verdicts, and the JUnit XML was written to the ESP.
+# Prints one line per problem and a last line "NAME: P passed, F failed, S skipped";
+# exit status 0 when nothing failed.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+name=$1
+tap="$top/build/results/$name.tap"
+exp="$top/tests/qemu/expect/$name.expect"
+work="$top/build/qemu/$name"
+. "$top/tests/qemu/configs/$name.conf"
+passed=0 failed=0 skipped=0
+problem() { echo "[$name] FAIL $*"; failed=$((failed + 1)); }
+
+declare -A want why seen
+order=()
+if [ ! -f "$exp" ]; then
+  problem "no expectation file $exp"
+else
+  while read -r id tag verdict reason; do
+    [[ -z "$id" || "$id" == \#* ]] && continue
+    want["$id $tag"]=$verdict
+    why["$id $tag"]=$reason
+    order+=("$id $tag")
+  done < "$exp"
+fi
+
+n_tap=0 n_tap_failed=0
+if [ -f "$tap" ]; then
+  while IFS= read -r line; do
+    [[ $line =~ ^(ok|not\ ok)\ [0-9]+\ -\ ([^ ]+)\ \[([^]]+)\]\ ?(.*)$ ]] || continue
+    status=${BASH_REMATCH[1]} id=${BASH_REMATCH[2]} tag=${BASH_REMATCH[3]} text=${BASH_REMATCH[4]}
+    n_tap=$((n_tap + 1))
+    got=pass
+    [ "$status" = "not ok" ] && { got=fail; n_tap_failed=$((n_tap_failed + 1)); }
+    [[ $text =~ ^\#\ SKIP\ (.*)$ ]] && { got=skip; text=${BASH_REMATCH[1]}; }
+    key="$id $tag"
+    seen["$key"]=1
+    w=${want["$key"]:-}
+    if [ -z "$w" ]; then
+      problem "$key: no expectation for this check (got $got: $text)"
+    elif [ "$w" != "$got" ]; then
+      problem "$key: expected $w${why[$key]:+ (${why[$key]})}, got $got: $text"
+    elif [ "$got" = skip ] && [[ "$text" != *"${why[$key]}"* ]]; then
+      problem "$key: skipped for '$text', expected reason '${why[$key]}'"
+    elif [ "$got" = skip ]; then
+      skipped=$((skipped + 1))
+    else
+      passed=$((passed + 1))
+    fi
+  done < "$tap"
+fi
+for key in "${order[@]}"; do
+  [ -n "${seen[$key]:-}" ] || problem "$key: expected ${want[$key]} but the run never reported it"
+done
+
+# The run itself: ended with a plan, exit status agrees, JUnit on the ESP.
+rc=$(cat "$work/qemu-exit" 2>/dev/null || echo missing)
+if ! grep -qE '^1\.\.[0-9]+$' "$tap" 2>/dev/null; then
+  problem "run: no TAP plan line (crash, hang or timeout; QEMU exit $rc; see build/results/$name.log)"
+else
+  case "$ARCH:$rc" in
+    x86_64:1|aarch64:0) expect_fail=0 ;;   # isa-debug-exit (0<<1)|1, semihosting 0
+    x86_64:3|aarch64:1) expect_fail=1 ;;
+    *) expect_fail=unknown ;;
+  esac
+  if [ "$expect_fail" = unknown ]; then
+    problem "run: unexpected QEMU exit status $rc"
+  elif [ "$expect_fail" != "$([ $n_tap_failed -gt 0 ] && echo 1 || echo 0)" ]; then
+    problem "run: exit status $rc disagrees with $n_tap_failed failed TAP checks"
+  else
+    passed=$((passed + 1))
+  fi
+fi
+if [ "$(cat "$work/xml-from" 2>/dev/null)" != esp ]; then
+  problem "junit: results XML was not written to the ESP"
+elif ! grep -q "<testsuite name=\"bareiommu\" tests=\"$n_tap\"" "$top/build/results/$name.xml"; then
+  problem "junit: XML on the ESP does not list the $n_tap TAP checks"
+else
+  passed=$((passed + 1))
+fi
+echo "$name: $passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ]

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Boots one configuration (tests/qemu/configs/NAME.conf) under timeout and leaves
+#   build/results/NAME.log  console (raw)
+#   build/results/NAME.tap  TAP lines lifted from it
+#   build/results/NAME.xml  JUnit XML read back from the ESP (or lifted from the console)
+# --interactive: console to the terminal too (make run). Extra args after NAME become the
+# image's command line (bareiommu.cfg), e.g. run.sh vtd-legacy 'discover.*' -v
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+interactive=0
+[ "${1:-}" = --interactive ] && { interactive=1; shift; }
+name=${1:?usage: run.sh [--interactive] CONFIG [image args...]}
+shift
+conf="$top/tests/qemu/configs/$name.conf"
+[ -f "$conf" ] || { echo "run.sh: no configuration $conf" >&2; exit 2; }
+# shellcheck source=/dev/null
+. "$conf"
+timeout_s=${QEMU_TIMEOUT:-300}
+work="$top/build/qemu/$name"
+results="$top/build/results"
+mkdir -p "$work" "$results"
+
+case "$ARCH" in
+  x86_64)
+    image="$top/build/x86_64/BOOTX64.EFI" efi_name=BOOTX64.EFI
+    code=/usr/share/OVMF/OVMF_CODE_4M.fd vars=/usr/share/OVMF/OVMF_VARS_4M.fd
+    qemu=(qemu-system-x86_64 -device isa-debug-exit,iobase=0xf4,iosize=0x04
+          -drive "if=none,id=esp,format=raw,file=$work/esp.img" -device ide-hd,drive=esp,bus=ide.0) ;;
+  aarch64)
+    image="$top/build/aarch64/BOOTAA64.EFI" efi_name=BOOTAA64.EFI
+    code=/usr/share/AAVMF/AAVMF_CODE.fd vars=/usr/share/AAVMF/AAVMF_VARS.fd
+    qemu=(qemu-system-aarch64 -semihosting-config enable=on,target=native
+          -drive "if=none,id=esp,format=raw,file=$work/esp.img" -device virtio-blk-pci,drive=esp) ;;
+  *) echo "run.sh: bad ARCH in $conf" >&2; exit 2 ;;
+esac
+[ -f "$image" ] || { echo "run.sh: $image not built (make ARCH=$ARCH)" >&2; exit 2; }
+
+# ESP: FAT image with the loader path firmware boots from removable media, plus the options.
+rm -f "$work/esp.img"
+mkfs.vfat -C "$work/esp.img" 32768 >/dev/null
+mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT
+mcopy -i "$work/esp.img" "$image" "::/EFI/BOOT/$efi_name"
+printf '%s\n' "--exit=qemu" "$@" > "$work/bareiommu.cfg"
+mcopy -i "$work/esp.img" "$work/bareiommu.cfg" ::/EFI/BOOT/bareiommu.cfg
+cp "$vars" "$work/vars.fd"
+
+# shellcheck disable=SC2206
+cmd=("${qemu[@]}" $QEMU_MACHINE
+     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
+     -drive "if=pflash,format=raw,unit=1,file=$work/vars.fd"
+     $QEMU_DEVICES -net none -display none -monitor none -serial stdio -no-reboot)
+echo "${cmd[*]}" > "$work/qemu-cmdline"
+log="$results/$name.log"
+set +e
+if [ $interactive = 1 ]; then
+  timeout --foreground "$timeout_s" "${cmd[@]}" </dev/null | tee "$log"
+  rc=${PIPESTATUS[0]}
+else
+  timeout "$timeout_s" "${cmd[@]}" </dev/null >"$log" 2>&1
+  rc=$?
+fi
+set -e
+
+# Console -> TAP: drop CRs and terminal escape sequences the firmware console adds.
+sed -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' "$log" |
+  grep -E '^(TAP version|ok |not ok |1\.\.|# )' > "$work/console.tap" || true
+sed '/^# JUNIT-BEGIN$/,/^# JUNIT-END$/d' "$work/console.tap" > "$results/$name.tap"
+rm -f "$results/$name.xml"
+if mcopy -n -i "$work/esp.img" ::/EFI/BOOT/bareiommu-results.xml "$results/$name.xml" 2>/dev/null; then
+  xml_from=esp
+else
+  sed -n '/^# JUNIT-BEGIN$/,/^# JUNIT-END$/p' "$work/console.tap" | sed -e '1d;$d' -e 's/^# //' \
+    > "$results/$name.xml"
+  xml_from=console
+fi
+echo "$rc" > "$work/qemu-exit"
+echo "$xml_from" > "$work/xml-from"
+case "$rc" in
+  124) echo "run.sh: $name: QEMU timed out after ${timeout_s}s" >&2 ;;
+esac
+exit 0
