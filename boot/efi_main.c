@@ -35,6 +35,8 @@ static void esp_path(char *out, size_t n, const char *name)
 
 /* LoadOptions from the shell or a boot option when they are UCS-2 text; otherwise the
  * config file beside the image. */
+static char options_source[320] = "none";
+
 static void load_options(struct options *o, EFI_LOADED_IMAGE *li)
 {
   char text[1024];
@@ -58,19 +60,28 @@ static void load_options(struct options *o, EFI_LOADED_IMAGE *li)
   for (size_t i = 0; i < n; i++)
     if (text[i] != ' ')
       from_shell = true;
-  if (!from_shell) {
+  if (from_shell) {
+    snprintf(options_source, sizeof(options_source), "LoadOptions");
+  } else {
     char path[300];
     UINTN len = sizeof(text) - 1;
     esp_path(path, sizeof(path), CFG_NAME);
     if (!EFI_ERROR(uefi_esp_read(path, text, &len))) {
       text[len] = '\0';
-      printf("# options from %s\n", path);
+      snprintf(options_source, sizeof(options_source), "%s", path);
     } else {
       text[0] = '\0';
     }
   }
-  if (options_parse(o, text))
-    printf("# options: %s (ignored)\n", o->error);
+  options_parse(o, text); /* o->error is reported once the console is TAP */
+}
+
+static void ucs2_to_ascii(const CHAR16 *in, char *out, size_t n)
+{
+  size_t i = 0;
+  for (; in && in[i] && i + 1 < n; i++)
+    out[i] = in[i] < 128 ? (char)in[i] : '?';
+  out[i] = '\0';
 }
 
 static void dump_acpi(const struct acpi_dir *dir)
@@ -119,8 +130,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   uefi_call_wrapper(st->BootServices->HandleProtocol, 3, image, &lip_guid, (void **)&li);
   load_options(&opt, li);
   report_verbose = opt.verbose;
-  printf("# bareiommu on %s UEFI (%ls rev 0x%x)\n", arch_name(), (wchar_t *)st->FirmwareVendor,
-         st->FirmwareRevision);
+  char vendor[64];
+  ucs2_to_ascii(st->FirmwareVendor, vendor, sizeof(vendor));
   if (opt.help) {
     fputs(options_help, stdout);
     return finish(&opt, 0);
@@ -142,6 +153,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
       rsdp = (uint64_t)(uintptr_t)st->ConfigurationTable[i].VendorTable;
 
   report_begin();
+  diag("bareiommu on %s, UEFI %u.%u firmware '%s' rev 0x%x; options from %s", arch_name(),
+       st->Hdr.Revision >> 16, (st->Hdr.Revision & 0xffff) / 10, vendor, st->FirmwareRevision,
+       options_source);
+  if (opt.error[0])
+    diag("options: %s (ignored)", opt.error);
   int err = rsdp ? acpi_dir_from_rsdp(&plat->acpi, rsdp, identity_map, NULL) : ACPI_ENOTFOUND;
   if (err) {
     diag("ACPI: no usable RSDP/XSDT (%s): nothing can be discovered", acpi_strerror(err));

@@ -1,0 +1,63 @@
+/* Command line / bareiommu.cfg parsing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "boot/cmdline.h"
+
+static void shell_line_drops_image_name(void **state)
+{
+  (void)state;
+  struct options o;
+  options_init(&o);
+  assert_int_equal(options_parse(&o, "fs0:\\EFI\\BOOT\\BOOTX64.EFI -v dma.* --list"), 0);
+  assert_true(o.verbose);
+  assert_true(o.list);
+  assert_int_equal(o.n_globs, 1);
+  assert_string_equal(o.globs[0], "dma.*");
+  assert_int_equal(o.exit_mode, EXIT_SHUTDOWN);
+}
+
+static void config_file_with_comments(void **state)
+{
+  (void)state;
+  struct options o;
+  options_init(&o);
+  assert_int_equal(options_parse(&o, "# lab run\n--exit=qemu\n--only=discover.*,ioasid.range # two\n\n--dump-acpi\n"), 0);
+  assert_int_equal(o.exit_mode, EXIT_QEMU);
+  assert_int_equal(o.n_globs, 2);
+  assert_string_equal(o.globs[1], "ioasid.range");
+  assert_true(o.dump_acpi);
+}
+
+static void errors_are_named(void **state)
+{
+  (void)state;
+  struct options o;
+  options_init(&o);
+  assert_int_equal(options_parse(&o, "--frobnicate"), -1);
+  assert_non_null(strstr(o.error, "--frobnicate"));
+  options_init(&o);
+  char many[CMDLINE_MAX_GLOBS * 4 + 8] = "";
+  for (int i = 0; i <= CMDLINE_MAX_GLOBS; i++)
+    strcat(many, "a.b ");
+  assert_int_equal(options_parse(&o, many), -1);
+  options_init(&o);
+  char longtok[300];
+  memset(longtok, 'x', sizeof(longtok) - 1);
+  longtok[sizeof(longtok) - 1] = '\0';
+  assert_int_equal(options_parse(&o, longtok), -1);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(shell_line_drops_image_name),
+    cmocka_unit_test(config_file_with_comments),
+    cmocka_unit_test(errors_are_named),
+  };
+  return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
+}
