@@ -154,7 +154,8 @@ struct ivrs_ivhd {
   uint64_t base;
   uint16_t segment;
   uint16_t iommu_info;
-  uint32_t attributes;     /* type 0x10: IOMMU feature reporting; 0x11/0x40: attributes */
+  uint32_t attributes;     /* offset 20: "IOMMU Feature Reporting" in type 0x10,
+                            * "IOMMU Attributes" in 0x11/0x40 */
   uint64_t efr_image;      /* type 0x11/0x40 only */
   uint64_t efr2_image;     /* type 0x11/0x40 only (reserved in older specs) */
   unsigned n_dev;

@@ -79,7 +79,8 @@ int dmar_parse(const uint8_t *t, size_t len, struct dmar_info *out)
       d->size = t[off + 5] & 0x0f;
       d->segment = acpi_rd16(t + off + 6);
       d->base = acpi_rd64(t + off + 8);
-      if (d->base == 0 || (d->base & 0xfff) != 0)
+      /* The register set is 2^Size pages and naturally aligned to its size. */
+      if (d->base == 0 || (d->base & ((4096ull << d->size) - 1)) != 0)
         return ACPI_EBADVALUE;
       for (unsigned i = 0; i < out->n_drhd; i++) {
         if (out->drhd[i].base == d->base)

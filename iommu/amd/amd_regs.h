@@ -14,6 +14,7 @@
 
 /* IOMMU capability block in the IOMMU's own PCI function (3.2.1), at IVHD CapabilityOffset. */
 #define AMD_PCI_CAP_ID 0x0f          /* "Secure Device" capability ID */
+#define AMD_PCI_CAP_TYPE_IOMMU 3     /* CapType [18:16] */
 #define AMD_PCI_CAP_BASE_LO 0x04     /* [31:14] base address, [0] enable */
 #define AMD_PCI_CAP_BASE_HI 0x08
 

@@ -1,4 +1,5 @@
 /* VT-d probe and capability decode. Reads VER/CAP/ECAP only; writes nothing. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,14 +29,17 @@ static void m_width(uint64_t v, char *b, size_t n) { snprintf(b, n, "%u bits", (
 static void m_x16(uint64_t v, char *b, size_t n) { snprintf(b, n, "offset 0x%llx", (unsigned long long)v * 16); }
 static void m_sllps(uint64_t v, char *b, size_t n)
 {
-  snprintf(b, n, "4K%s%s%s", v & 1 ? " 2M" : "", v & 2 ? " 1G" : "", v & 0xc ? " (512G/1T)" : "");
+  snprintf(b, n, "4K%s%s%s", v & 1 ? " 2M" : "", v & 2 ? " 1G" : "",
+           v & 0xc ? " reserved-bits-set" : "");
 }
 static void m_nfr(uint64_t v, char *b, size_t n) { snprintf(b, n, "%u fault recording regs", (unsigned)v + 1); }
 static void m_mamv(uint64_t v, char *b, size_t n) { snprintf(b, n, "2^%u pages per PSI", (unsigned)v); }
 static void m_mhmv(uint64_t v, char *b, size_t n) { snprintf(b, n, "handle mask %u", (unsigned)v); }
 static void m_pss(uint64_t v, char *b, size_t n) { snprintf(b, n, "%u-bit PASIDs (when PASID=1)", (unsigned)v + 1); }
 
-/* VT-d 4.1 11.4.2 */
+/* VT-d 11.4.2. Names as in VT-d 4.x (SLLPS, FL1GP...); VT-d 5.x renames the second/first
+ * level fields (SSLPS, FS1GP, SSADS, SSTS, FSTS) at the same bit positions. AFL (bit 3) is
+ * reserved in 5.x and kept for older parts. */
 static const struct regfield cap_fields[] = {
   { "ND", 2, 0, m_nd },        { "AFL", 3, 3, NULL },       { "RWBF", 4, 4, NULL },
   { "PLMR", 5, 5, NULL },      { "PHMR", 6, 6, NULL },      { "CM", 7, 7, NULL },
@@ -43,10 +47,12 @@ static const struct regfield cap_fields[] = {
   { "FRO", 33, 24, m_x16 },    { "SLLPS", 37, 34, m_sllps },{ "PSI", 39, 39, NULL },
   { "NFR", 47, 40, m_nfr },    { "MAMV", 53, 48, m_mamv },  { "DWD", 54, 54, NULL },
   { "DRD", 55, 55, NULL },     { "FL1GP", 56, 56, NULL },   { "PI", 59, 59, NULL },
-  { "FL5LP", 60, 60, NULL },   { "ESIRTPS", 62, 62, NULL }, { "ESRTPS", 63, 63, NULL },
+  { "FL5LP", 60, 60, NULL },   { "ECMDS", 61, 61, NULL },   { "ESIRTPS", 62, 62, NULL },
+  { "ESRTPS", 63, 63, NULL },
 };
 
-/* VT-d 4.1 11.4.3 */
+/* VT-d 11.4.3 (positions checked against the 5.10 text; bits 50-62 are reserved on older
+ * parts and read as 0). */
 static const struct regfield ecap_fields[] = {
   { "C", 0, 0, NULL },        { "QI", 1, 1, NULL },       { "DT", 2, 2, NULL },
   { "IR", 3, 3, NULL },       { "EIM", 4, 4, NULL },      { "PT", 6, 6, NULL },
@@ -57,7 +63,10 @@ static const struct regfield ecap_fields[] = {
   { "DIT", 41, 41, NULL },    { "PDS", 42, 42, NULL },    { "SMTS", 43, 43, NULL },
   { "VCS", 44, 44, NULL },    { "SLADS", 45, 45, NULL },  { "SLTS", 46, 46, NULL },
   { "FLTS", 47, 47, NULL },   { "SMPWCS", 48, 48, NULL }, { "RPS", 49, 49, NULL },
-  { "ADMS", 50, 50, NULL },   { "RPRIVS", 51, 51, NULL },
+  { "TDXCS", 50, 50, NULL },  { "PMS", 51, 51, NULL },    { "ADMS", 52, 52, NULL },
+  { "RPRIVS", 53, 53, NULL }, { "HPTS", 55, 55, NULL },   { "PTRS", 56, 56, NULL },
+  { "SSIRWS", 57, 57, NULL }, { "SMS", 58, 58, NULL },    { "HPT1GPS", 59, 59, NULL },
+  { "RDTS", 60, 60, NULL },   { "EIMER", 61, 61, NULL },  { "IRREQ", 62, 62, NULL },
 };
 
 static int vtd_probe(struct iommu_unit *u)
@@ -105,7 +114,10 @@ static int vtd_check(const struct iommu_unit *u, const struct platform *plat, ch
     snprintf(why, n, "VER.MAX=0 (0x%08x): not a VT-d unit", v->ver);
     return IOMMU_EBADREG;
   }
-  if (VTD_CAP_SAGAW(v->cap) == 0 || (VTD_CAP_SAGAW(v->cap) & 1)) {
+  /* SAGAW=0 is legal only when second-stage translation is absent (VT-d 5.x: major
+   * version 6+ with ECAP.SLTS/SSTS=0); bit 0 is reserved. */
+  bool sagaw_may_be_zero = ((v->ver >> 4) & 0xf) >= 6 && !VTD_ECAP_SLTS(v->ecap);
+  if ((VTD_CAP_SAGAW(v->cap) == 0 && !sagaw_may_be_zero) || (VTD_CAP_SAGAW(v->cap) & 1)) {
     snprintf(why, n, "CAP.SAGAW=0x%llx: no supported (or a reserved) guest address width",
              (unsigned long long)VTD_CAP_SAGAW(v->cap));
     return IOMMU_EBADREG;

@@ -21,5 +21,6 @@
 #define VTD_ECAP_PSS(e) REG_FIELD(e, 39, 35)  /* PASID size supported - 1 */
 #define VTD_ECAP_PASID(e) REG_BIT(e, 40)
 #define VTD_ECAP_SMTS(e) REG_BIT(e, 43)
+#define VTD_ECAP_SLTS(e) REG_BIT(e, 46)   /* SSTS in VT-d 5.x */
 
 #endif

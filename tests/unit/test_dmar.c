@@ -136,6 +136,22 @@ static void overlapping_drhd(void **state)
   fixture_free(&f);
 }
 
+static void drhd_base_not_aligned_to_its_size(void **state)
+{
+  (void)state;
+  uint8_t body[12 + 16] = { 38, 0 };
+  fixture_put16(body + 12 + 2, 16);
+  body[12 + 5] = 2; /* 4 pages */
+  fixture_put64(body + 12 + 8, 0xfed91000);
+  struct fixture f = fixture_table("DMAR", 1, body, sizeof(body));
+  assert_int_equal(dmar_parse(f.data, f.len, &info), ACPI_EBADVALUE);
+  fixture_put64(f.data + 48 + 8, 0xfed94000);
+  fixture_fix_checksum(f.data);
+  assert_int_equal(dmar_parse(f.data, f.len, &info), ACPI_OK);
+  assert_int_equal(info.drhd[0].size, 2);
+  fixture_free(&f);
+}
+
 static void rmrr_limit_below_base(void **state)
 {
   (void)state;
@@ -187,6 +203,7 @@ int main(void)
     cmocka_unit_test(zero_length_scope),
     cmocka_unit_test(scope_past_structure),
     cmocka_unit_test(overlapping_drhd),
+    cmocka_unit_test(drhd_base_not_aligned_to_its_size),
     cmocka_unit_test(rmrr_limit_below_base),
     cmocka_unit_test(atsr_and_unknown_structures),
   };
