@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make bench: builds every bench/bench_*.c against the core sources it names in its first
+# line ("// bench-sources: a.c b.c") with -O2 and runs it. Benchmarks print their own rates;
+# nothing here asserts on time.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p build/bench
+shopt -s nullglob
+benches=(bench/bench_*.c)
+[ ${#benches[@]} -gt 0 ] || { echo "bench: no benchmarks"; exit 0; }
+for b in "${benches[@]}"; do
+  name=$(basename "$b" .c)
+  srcs=$(sed -n '1s|^// bench-sources:||p' "$b")
+  # shellcheck disable=SC2086
+  gcc -std=c11 -D_DEFAULT_SOURCE -O2 -g -Wall -Wextra -Werror -I. "$b" $srcs -o "build/bench/$name"
+  echo "== $name"
+  "build/bench/$name"
+done
