@@ -12,7 +12,8 @@ CORE_SRCS := arch/poll.c \
   boot/report.c boot/cmdline.c boot/console.c \
   iommu/iommu.c iommu/regfield.c iommu/vtd/vtd_caps.c iommu/amd/amd_caps.c \
   iommu/smmuv3/smmu_caps.c \
-  tests/scenarios/scenarios.c tests/scenarios/discover.c
+  ioasid/ioasid.c \
+  tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c
 FW_SRCS := boot/efi_main.c boot/console_uefi.c boot/mem_uefi.c boot/esp_uefi.c \
   boot/newlib_syscalls.c
 
@@ -101,7 +102,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 HOST_CFLAGS := $(STD) $(WARN) -O1 -g $(SAN) -I. -DFIXTURE_DIR=\"$(CURDIR)/tests/unit/fixtures\"
 HOST_SRCS := $(CORE_SRCS) arch/host/arch_host.c
 HOST_OBJS := $(patsubst %.c,$(HOST_DIR)/obj/%.o,$(HOST_SRCS))
-UNIT_TESTS := $(patsubst tests/unit/%.c,$(HOST_DIR)/%,$(filter-out tests/unit/test_ioasid%,$(wildcard tests/unit/test_*.c)))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(HOST_DIR)/%,$(wildcard tests/unit/test_*.c))
 
 ifeq ($(ARCH),host)
 all: $(UNIT_TESTS)

@@ -26,7 +26,8 @@ struct iommu_unit {
   bool probed;
   int probe_err;            /* negative IOMMU_E*; 0 when probe succeeded */
   uint8_t pasid_bits;       /* PASID/SSID width the unit supports; 0 = no PASID support */
-  char pasid_reason[48];    /* when pasid_bits == 0: the field that says so, "ECAP.PASID=0" */
+  char pasid_reason[48];    /* the register fields that decided pasid_bits, e.g.
+                             * "ECAP.PASID=0" or "ECAP.PASID=1 PSS=0" */
   const struct iommu_ops *ops;
   void *priv;               /* driver state */
 };

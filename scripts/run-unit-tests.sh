@@ -5,7 +5,7 @@ set -uo pipefail
 p=0 f=0 s=0
 for t in "$@"; do
   out=$("$t" 2>&1); rc=$?
-  echo "$out" | grep -E '^\[  (FAILED|ERROR|SKIPPED) |^\[  PASSED  \]|^\[==========\] tests:|ERROR|runtime error|Sanitizer' | sed "s|^|$(basename "$t"): |"
+  echo "$out" | grep -E 'matched the reference model|^\[  (FAILED|ERROR|SKIPPED) |^\[  PASSED  \]|^\[==========\] tests:|ERROR|runtime error|Sanitizer' | sed "s|^|$(basename "$t"): |"
   np=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
   nf=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
   ns=$(echo "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')

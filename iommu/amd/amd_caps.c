@@ -60,8 +60,11 @@ static int amd_probe(struct iommu_unit *u)
     return IOMMU_ENODEV;
   if (!AMD_EFR_GTSUP(a->efr))
     snprintf(u->pasid_reason, sizeof(u->pasid_reason), "EFR.GTSup=0");
-  else
+  else {
     u->pasid_bits = (uint8_t)(AMD_EFR_PASMAX(a->efr) + 1);
+    snprintf(u->pasid_reason, sizeof(u->pasid_reason), "EFR.GTSup=1 PASmax=%u",
+             (unsigned)AMD_EFR_PASMAX(a->efr));
+  }
   return IOMMU_OK;
 }
 

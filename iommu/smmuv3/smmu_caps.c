@@ -99,8 +99,11 @@ static int smmu_probe(struct iommu_unit *u)
     snprintf(u->pasid_reason, sizeof(u->pasid_reason), "IDR0.S1P=0");
   else if (SMMU_IDR1_SSIDSIZE(s->idr[1]) == 0)
     snprintf(u->pasid_reason, sizeof(u->pasid_reason), "IDR1.SSIDSIZE=0");
-  else
+  else {
     u->pasid_bits = (uint8_t)SMMU_IDR1_SSIDSIZE(s->idr[1]);
+    snprintf(u->pasid_reason, sizeof(u->pasid_reason), "IDR1.SSIDSIZE=%u",
+             (unsigned)SMMU_IDR1_SSIDSIZE(s->idr[1]));
+  }
   return IOMMU_OK;
 }
 

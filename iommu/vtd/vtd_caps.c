@@ -87,6 +87,8 @@ static int vtd_probe(struct iommu_unit *u)
     snprintf(u->pasid_reason, sizeof(u->pasid_reason), "ECAP.SMTS=0");
   } else {
     u->pasid_bits = (uint8_t)(VTD_ECAP_PSS(v->ecap) + 1);
+    snprintf(u->pasid_reason, sizeof(u->pasid_reason), "ECAP.PASID=1 SMTS=1 PSS=%u",
+             (unsigned)VTD_ECAP_PSS(v->ecap));
   }
   return IOMMU_OK;
 }

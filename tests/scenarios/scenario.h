@@ -31,6 +31,7 @@ struct scenario {
   extern const struct scenario name##_scenarios[]; extern const unsigned name##_scenario_count
 
 SCENARIO_FAMILY(discover);
+SCENARIO_FAMILY(ioasid);
 
 /* Runs every scenario whose ID matches one of the selection globs (all when none). */
 void scenarios_run(struct platform *plat, const char *const *globs, unsigned n_globs);

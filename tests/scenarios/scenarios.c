@@ -13,6 +13,7 @@ struct family {
 
 static const struct family families[] = {
   { discover_scenarios, &discover_scenario_count },
+  { ioasid_scenarios, &ioasid_scenario_count },
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
