@@ -10,10 +10,13 @@ Q := $(if $(filter 1,$(V)),,@)
 CORE_SRCS := arch/poll.c \
   boot/acpi.c boot/acpi_dmar.c boot/acpi_ivrs.c boot/acpi_iort.c boot/pci.c boot/platform.c \
   boot/report.c boot/cmdline.c boot/console.c \
-  iommu/iommu.c iommu/regfield.c iommu/vtd/vtd_caps.c iommu/amd/amd_caps.c \
-  iommu/smmuv3/smmu_caps.c \
+  iommu/iommu.c iommu/regfield.c \
+  iommu/vtd/vtd_caps.c iommu/vtd/vtd.c iommu/vtd/vtd_tables.c iommu/vtd/vtd_inv.c \
+  iommu/vtd/vtd_pgtable.c \
+  iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/initiator/edu.c \
   ioasid/ioasid.c \
-  tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c
+  tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \
+  tests/scenarios/dma_env.c tests/scenarios/dma.c tests/scenarios/machinery.c
 FW_SRCS := boot/efi_main.c boot/console_uefi.c boot/mem_uefi.c boot/esp_uefi.c \
   boot/newlib_syscalls.c
 
@@ -100,7 +103,7 @@ HOST_DIR := $(B)/host
 HOST_CC ?= gcc
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HOST_CFLAGS := $(STD) $(WARN) -O1 -g $(SAN) -I. -DFIXTURE_DIR=\"$(CURDIR)/tests/unit/fixtures\"
-HOST_SRCS := $(CORE_SRCS) arch/host/arch_host.c
+HOST_SRCS := $(CORE_SRCS) arch/host/arch_host.c arch/host/mem_host.c
 HOST_OBJS := $(patsubst %.c,$(HOST_DIR)/obj/%.o,$(HOST_SRCS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(HOST_DIR)/%,$(wildcard tests/unit/test_*.c))
 

@@ -2,17 +2,20 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 const char options_help[] =
   "usage: bareiommu [ID-GLOB ...] [--only=GLOB[,GLOB]] [--list] [-v] [--dump-acpi]\n"
-  "                 [--exit=shutdown|qemu|return]\n"
+  "                 [--exit=shutdown|qemu|return] [--initiator-addr-bits=N] [--vtd-mode=M]\n"
   "  ID-GLOB       run only matching scenarios, e.g. 'dma.*' 'discover.caps'\n"
   "  --list        print every scenario ID and exit\n"
   "  -v            verbose diagnostics\n"
   "  --dump-acpi   print every ACPI table in hex (for bug reports and test fixtures)\n"
-  "  --exit=MODE   shutdown (default, ResetSystem), qemu (debug-exit/semihosting), return\n";
+  "  --exit=MODE   shutdown (default, ResetSystem), qemu (debug-exit/semihosting), return\n"
+  "  --initiator-addr-bits=N  address bits the DMA device can emit (edu: its dma_mask; 28)\n"
+  "  --vtd-mode=M  legacy or scalable (default: scalable when ECAP.SMTS and SLTS allow)\n";
 
 void options_init(struct options *o)
 {
@@ -64,6 +67,18 @@ static int take_token(struct options *o, const char *tok, bool first)
     o->exit_mode = EXIT_SHUTDOWN;
   else if (!strcmp(tok, "--exit=return"))
     o->exit_mode = EXIT_RETURN;
+  else if (!strncmp(tok, "--initiator-addr-bits=", 22)) {
+    char *end;
+    unsigned long bits = strtoul(tok + 22, &end, 10);
+    if (*end || bits < 12 || bits > 64) {
+      snprintf(o->error, sizeof(o->error), "--initiator-addr-bits wants 12..64");
+      return -1;
+    }
+    o->initiator_addr_bits = (unsigned)bits;
+  } else if (!strcmp(tok, "--vtd-mode=legacy"))
+    o->vtd_mode = 1;
+  else if (!strcmp(tok, "--vtd-mode=scalable"))
+    o->vtd_mode = 2;
   else if (!strncmp(tok, "--only=", 7))
     return add_glob_list(o, tok + 7);
   else if (tok[0] == '-') {

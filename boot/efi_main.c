@@ -9,7 +9,10 @@
 #include "boot/report.h"
 #include "boot/uefi.h"
 #include "iommu/iommu.h"
+#include "tests/scenarios/dma_env.h"
 #include "tests/scenarios/scenario.h"
+
+extern int vtd_mode_choice;
 
 #define HEAP_BYTES (64u << 20)
 #define CFG_NAME "bareiommu.cfg"
@@ -130,6 +133,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   uefi_call_wrapper(st->BootServices->HandleProtocol, 3, image, &lip_guid, (void **)&li);
   load_options(&opt, li);
   report_verbose = opt.verbose;
+  dma_env_initiator_addr_bits = opt.initiator_addr_bits;
+  vtd_mode_choice = opt.vtd_mode;
   char vendor[64];
   ucs2_to_ascii(st->FirmwareVendor, vendor, sizeof(vendor));
   if (opt.help) {
@@ -176,6 +181,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   for (unsigned i = 0; i < opt.n_globs; i++)
     globs[i] = opt.globs[i];
   scenarios_run(plat, globs, opt.n_globs);
+  /* Every unit back to its entry state before firmware drivers (the disk) DMA again. */
+  iommu_deactivate_all(plat);
   unsigned failed = report_end();
 
   size_t xml_len;

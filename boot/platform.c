@@ -86,7 +86,10 @@ int platform_discover(struct platform *plat)
       diag("discover: PCI enumeration stopped: %s", pci_strerror(err));
       status = err;
     }
-    plat->initiator = pci_find(&plat->pci, EDU_VENDOR, EDU_DEVICE);
+    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < PLATFORM_MAX_INITIATORS; i++)
+      if (plat->pci.devs[i].vendor == EDU_VENDOR && plat->pci.devs[i].device == EDU_DEVICE)
+        plat->initiators[plat->n_initiators++] = (int)i;
+    plat->initiator = plat->n_initiators ? plat->initiators[0] : -1;
   }
   return status;
 }

@@ -9,6 +9,7 @@
 #include "boot/pci.h"
 
 #define PLATFORM_MAX_IOMMUS 16
+#define PLATFORM_MAX_INITIATORS 4
 
 enum iommu_kind { IOMMU_KIND_VTD, IOMMU_KIND_AMD, IOMMU_KIND_SMMUV3 };
 const char *iommu_kind_name(enum iommu_kind kind);
@@ -30,6 +31,8 @@ struct iommu_unit {
                              * "ECAP.PASID=0" or "ECAP.PASID=1 PSS=0" */
   const struct iommu_ops *ops;
   void *priv;               /* driver state */
+  bool active;              /* enabled by iommu_activate, to be restored on exit */
+  bool disabled_by_restore; /* state.restore already handed the unit back */
 };
 
 struct platform {
@@ -42,7 +45,9 @@ struct platform {
   struct pci_cfg_ops cfg;   /* config space accessor (ECAM over mcfg on the firmware) */
   struct iommu_unit iommus[PLATFORM_MAX_IOMMUS];
   unsigned n_iommus;
-  int initiator;            /* index into pci.devs of the DMA initiator, -1 when none */
+  int initiator;            /* index into pci.devs of the first DMA initiator, -1 if none */
+  unsigned n_initiators;    /* every DMA-capable test device found (edu functions) */
+  int initiators[PLATFORM_MAX_INITIATORS];
 };
 
 /* Parses the ACPI tables the directory names, enumerates PCI and lists IOMMU units.

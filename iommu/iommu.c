@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "boot/report.h"
+
 const char *iommu_strerror(int err)
 {
   switch (err) {
@@ -12,8 +14,27 @@ const char *iommu_strerror(int err)
   case IOMMU_EBADREG: return "IOMMU_EBADREG";
   case IOMMU_EUNSUPPORTED: return "IOMMU_EUNSUPPORTED";
   case IOMMU_ENOMEM: return "IOMMU_ENOMEM";
+  case IOMMU_EBUSY: return "IOMMU_EBUSY";
+  case IOMMU_EEXIST: return "IOMMU_EEXIST";
+  case IOMMU_ERANGE: return "IOMMU_ERANGE";
+  case IOMMU_ENOENT: return "IOMMU_ENOENT";
   default: return "IOMMU_E?";
   }
+}
+
+const char *iommu_fault_kind_name(enum iommu_fault_kind k)
+{
+  switch (k) {
+  case IOMMU_FAULT_TRANSLATION: return "translation";
+  case IOMMU_FAULT_PERM_READ: return "read-permission";
+  case IOMMU_FAULT_PERM_WRITE: return "write-permission";
+  case IOMMU_FAULT_ADDR_SIZE: return "address-size";
+  case IOMMU_FAULT_NO_CONTEXT: return "no-context";
+  case IOMMU_FAULT_BAD_ENTRY: return "bad-entry";
+  case IOMMU_FAULT_TABLE_ACCESS: return "table-access";
+  case IOMMU_FAULT_OTHER: break;
+  }
+  return "other";
 }
 
 const char *iommu_kind_name(enum iommu_kind kind)
@@ -43,5 +64,76 @@ void iommu_probe_all(struct platform *plat)
     u->ops = iommu_ops_for(u->kind);
     u->probe_err = u->ops->probe(u);
     u->probed = true;
+  }
+}
+
+/* Per-unit state of the core: the pass-through domain given to bystander devices. */
+static struct iommu_domain *bystander_domain[PLATFORM_MAX_IOMMUS];
+
+static bool is_initiator(const struct platform *plat, unsigned dev_index)
+{
+  for (unsigned i = 0; i < plat->n_initiators; i++)
+    if (plat->initiators[i] == (int)dev_index)
+      return true;
+  return false;
+}
+
+bool iommu_is_active(const struct iommu_unit *unit) { return unit->active; }
+
+int iommu_activate(struct platform *plat, struct iommu_unit *unit)
+{
+  if (unit->active)
+    return IOMMU_OK;
+  if (!unit->probed || unit->probe_err)
+    return unit->probe_err ? unit->probe_err : IOMMU_ENODEV;
+  int err = unit->ops->enable(unit);
+  if (err)
+    return err;
+  unit->active = true;
+  unit->disabled_by_restore = false;
+
+  /* Keep the firmware's own DMA (disk, USB, NIC) working while we own translation. */
+  unsigned idx = (unsigned)(unit - plat->iommus);
+  const char *gap = unit->ops->feature_gap(unit, IOMMU_FEAT_PASSTHROUGH);
+  unsigned bystanders = 0, attached = 0;
+  char how[128];
+  for (unsigned i = 0; i < plat->pci.n; i++) {
+    const struct pci_dev *d = &plat->pci.devs[i];
+    if (is_initiator(plat, i) ||
+        platform_unit_for_rid(plat, d->segment, pci_rid(d), how, sizeof(how)) != unit)
+      continue;
+    bystanders++;
+    if (gap)
+      continue;
+    if (bystander_domain[idx] == NULL &&
+        unit->ops->domain_alloc(unit, IOMMU_DOMAIN_PASSTHROUGH, &bystander_domain[idx]))
+      break;
+    if (unit->ops->attach(bystander_domain[idx], pci_rid(d)) == IOMMU_OK)
+      attached++;
+  }
+  if (bystanders && gap)
+    diag("%s: %u other device(s) in scope are blocked while translation is on (%s)",
+         unit->source, bystanders, gap);
+  else if (bystanders != attached)
+    diag("%s: only %u of %u other device(s) in scope got pass-through", unit->source, attached,
+         bystanders);
+  return IOMMU_OK;
+}
+
+void iommu_deactivate_all(struct platform *plat)
+{
+  for (unsigned i = 0; i < plat->n_iommus; i++) {
+    struct iommu_unit *u = &plat->iommus[i];
+    if (!u->active)
+      continue;
+    char why[256] = "";
+    int err = u->ops->disable(u, why, sizeof(why));
+    if (err)
+      diag("%s: restoring the entry state failed: %s %s", u->source, iommu_strerror(err), why);
+    if (bystander_domain[i]) {
+      u->ops->domain_free(bystander_domain[i]);
+      bystander_domain[i] = NULL;
+    }
+    u->active = false;
   }
 }

@@ -2,6 +2,7 @@
 #ifndef IOMMU_IOMMU_H
 #define IOMMU_IOMMU_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "boot/platform.h"
@@ -13,11 +14,79 @@ enum iommu_err {
   IOMMU_EBADREG = -102,     /* a register holds a value the spec forbids */
   IOMMU_EUNSUPPORTED = -103,
   IOMMU_ENOMEM = -104,
+  IOMMU_EBUSY = -105,       /* firmware left the unit in use (translation already on) */
+  IOMMU_EEXIST = -106,      /* a mapping is already there */
+  IOMMU_ERANGE = -107,      /* address / size outside what the tables translate */
+  IOMMU_ENOENT = -108,      /* nothing mapped / attached there */
 };
 const char *iommu_strerror(int err);
 
 /* Receives one line of text (no newline) per call. */
 typedef void (*iommu_line_fn)(void *ctx, const char *line);
+
+#define IOMMU_PAGE_4K 0x1000ull
+#define IOMMU_PAGE_2M 0x200000ull
+#define IOMMU_PAGE_1G 0x40000000ull
+#define IOMMU_NO_PASID 0xffffffffu
+
+enum iommu_prot { IOMMU_PROT_READ = 1u, IOMMU_PROT_WRITE = 2u };
+
+enum iommu_domain_type {
+  IOMMU_DOMAIN_PAGING,      /* translated through the driver's I/O page tables */
+  IOMMU_DOMAIN_PASSTHROUGH, /* untranslated: IOVA == physical address */
+};
+
+/* Features a scenario may need; a driver answers with NULL (present) or the register field
+ * that says it is absent, which becomes the SKIP reason. */
+enum iommu_feature {
+  IOMMU_FEAT_SUPERPAGE_2M,
+  IOMMU_FEAT_SUPERPAGE_1G,
+  IOMMU_FEAT_PASSTHROUGH,
+  IOMMU_FEAT_FAULT_RECORDS,  /* faults can be read back with source, address and reason */
+  IOMMU_FEAT_QUEUE,          /* a command/invalidation queue (not only registers) */
+  IOMMU_FEAT_DMA,            /* the driver can translate DMA at all (else: not implemented) */
+};
+
+struct iommu_domain {
+  struct iommu_unit *unit;
+  enum iommu_domain_type type;
+  unsigned iova_bits;       /* input address width the tables translate */
+  uint64_t page_sizes;      /* leaf sizes map() accepts (IOMMU_PAGE_* bits) */
+  void *priv;
+};
+
+/* What a fault means, independent of the architecture's codes (drivers classify). */
+enum iommu_fault_kind {
+  IOMMU_FAULT_OTHER,
+  IOMMU_FAULT_TRANSLATION,  /* no translation for the address (not present) */
+  IOMMU_FAULT_PERM_READ,    /* read to a page without read permission (VT-d also reports a
+                             * non-present second-stage entry this way) */
+  IOMMU_FAULT_PERM_WRITE,   /* write to a page without write permission (likewise) */
+  IOMMU_FAULT_ADDR_SIZE,    /* input address beyond the translated width */
+  IOMMU_FAULT_NO_CONTEXT,   /* device not set up: context / device-table / stream entry invalid */
+  IOMMU_FAULT_BAD_ENTRY,    /* malformed entry (reserved bits, bad encoding) */
+  IOMMU_FAULT_TABLE_ACCESS, /* a table pointer leads to memory that cannot be read */
+};
+const char *iommu_fault_kind_name(enum iommu_fault_kind k);
+
+/* A fault or event record, decoded from the hardware's own format. */
+struct iommu_fault {
+  enum iommu_fault_kind kind;
+  uint16_t source_id;       /* requester ID / StreamID (low 16 bits) */
+  uint32_t stream_id;
+  uint64_t addr;            /* faulting input address as recorded (page granular on VT-d) */
+  uint32_t reason;          /* raw reason / event type code */
+  char reason_name[64];
+  bool is_write;            /* the faulting request was a write */
+  bool pasid_present;
+  uint32_t pasid;
+};
+
+/* Deliberate breakage for the fault scenarios; each must end in a recorded fault. */
+enum iommu_inject {
+  IOMMU_INJECT_BAD_ROOT_POINTER,   /* root/stream table pointer to memory that is not there */
+  IOMMU_INJECT_BAD_CONTEXT,        /* the device's context entry / DTE / STE malformed */
+};
 
 struct iommu_ops {
   const char *name;
@@ -30,11 +99,55 @@ struct iommu_ops {
    * error with the reason in why. */
   int (*check_caps)(const struct iommu_unit *unit, const struct platform *plat, char *why,
                     size_t why_len);
+  const char *(*feature_gap)(const struct iommu_unit *unit, enum iommu_feature f);
+
+  /* Takes the unit over: saves the entry state, installs empty tables (every RID blocked),
+   * starts the queue and enables translation. */
+  int (*enable)(struct iommu_unit *unit);
+  /* Restores the entry state saved by enable and frees what enable installed; reports in
+   * why every register that does not read back its entry value. */
+  int (*disable)(struct iommu_unit *unit, char *why, size_t why_len);
+
+  int (*domain_alloc)(struct iommu_unit *unit, enum iommu_domain_type type,
+                      struct iommu_domain **out);
+  void (*domain_free)(struct iommu_domain *dom);
+  /* One leaf of size (a page_sizes bit); iova and phys aligned to it. */
+  int (*map)(struct iommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
+  int (*unmap)(struct iommu_domain *dom, uint64_t iova, uint64_t size);
+  /* Targeted IOTLB invalidation of [iova, iova+size); size 0 = the whole domain. Waits for
+   * completion. */
+  int (*flush)(struct iommu_domain *dom, uint64_t iova, uint64_t size);
+  int (*attach)(struct iommu_domain *dom, uint16_t rid);
+  /* The RID's entry goes back to blocked (not present), caches invalidated. */
+  int (*detach)(struct iommu_unit *unit, uint16_t rid);
+
+  /* Reads and clears up to max records; *overflow reports the hardware overflow flag
+   * (cleared too). */
+  int (*drain_faults)(struct iommu_unit *unit, struct iommu_fault *out, unsigned max,
+                      unsigned *n, bool *overflow);
+  /* queue.wait: a wait/sync command whose completion is observed in memory. */
+  int (*queue_wait)(struct iommu_unit *unit, char *why, size_t why_len);
+  /* queue.error: submits a malformed command, observes the hardware error report, recovers
+   * and proves the queue works again. */
+  int (*queue_error)(struct iommu_unit *unit, char *why, size_t why_len);
+  /* How many faults the hardware can hold before it must report overflow. */
+  unsigned (*fault_slots)(const struct iommu_unit *unit);
+  /* Breaks something for rid on purpose; revert with inject_revert. */
+  int (*inject)(struct iommu_unit *unit, enum iommu_inject what, uint16_t rid);
+  int (*inject_revert)(struct iommu_unit *unit, enum iommu_inject what, uint16_t rid);
 };
 
 extern const struct iommu_ops vtd_ops, amd_ops, smmuv3_ops;
 const struct iommu_ops *iommu_ops_for(enum iommu_kind kind);
 /* Probes every unit the platform lists; a failed probe is recorded in the unit. */
 void iommu_probe_all(struct platform *plat);
+
+/* Enables the unit on first use. Devices in its scope other than the initiators get
+ * pass-through where the hardware has it (so firmware DMA, e.g. the disk holding the ESP,
+ * keeps working) and are blocked otherwise, with a diagnostic. Idempotent. */
+int iommu_activate(struct platform *plat, struct iommu_unit *unit);
+/* Disables and restores every activated unit; safe to call at any time, repeatedly. */
+void iommu_deactivate_all(struct platform *plat);
+bool iommu_is_active(const struct iommu_unit *unit);
 
 #endif

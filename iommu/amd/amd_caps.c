@@ -112,6 +112,14 @@ static int amd_check(const struct iommu_unit *u, const struct platform *plat, ch
   return IOMMU_OK;
 }
 
+static const char *amd_feature_gap(const struct iommu_unit *u, enum iommu_feature f)
+{
+  (void)u;
+  (void)f;
+  return "amd driver: DMA remapping not implemented yet (issue 5)";
+}
+
 const struct iommu_ops amd_ops = {
   .name = "amd", .probe = amd_probe, .describe_caps = amd_describe, .check_caps = amd_check,
+  .feature_gap = amd_feature_gap,
 };

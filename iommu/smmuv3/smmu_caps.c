@@ -152,6 +152,14 @@ static int smmu_check(const struct iommu_unit *u, const struct platform *plat, c
   return IOMMU_OK;
 }
 
+static const char *smmuv3_feature_gap(const struct iommu_unit *u, enum iommu_feature f)
+{
+  (void)u;
+  (void)f;
+  return "smmuv3 driver: DMA remapping not implemented yet (issue 4)";
+}
+
 const struct iommu_ops smmuv3_ops = {
   .name = "smmuv3", .probe = smmu_probe, .describe_caps = smmu_describe, .check_caps = smmu_check,
+  .feature_gap = smmuv3_feature_gap,
 };

@@ -6,12 +6,7 @@
 #include "arch/arch.h"
 #include "iommu/iommu.h"
 #include "iommu/regfield.h"
-#include "iommu/vtd/vtd_regs.h"
-
-struct vtd_unit {
-  uint32_t ver;
-  uint64_t cap, ecap;
-};
+#include "iommu/vtd/vtd_internal.h"
 
 static void m_nd(uint64_t v, char *b, size_t n)
 {
@@ -69,12 +64,13 @@ static const struct regfield ecap_fields[] = {
   { "RDTS", 60, 60, NULL },   { "EIMER", 61, 61, NULL },  { "IRREQ", 62, 62, NULL },
 };
 
-static int vtd_probe(struct iommu_unit *u)
+int vtd_probe(struct iommu_unit *u)
 {
   struct vtd_unit *v = calloc(1, sizeof(*v));
   if (v == NULL)
     return IOMMU_ENOMEM;
   u->priv = v;
+  v->base = u->base;
   v->ver = mmio_read32(u->base + VTD_REG_VER);
   v->cap = mmio_read64(u->base + VTD_REG_CAP);
   v->ecap = mmio_read64(u->base + VTD_REG_ECAP);
@@ -93,7 +89,7 @@ static int vtd_probe(struct iommu_unit *u)
   return IOMMU_OK;
 }
 
-static void vtd_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx)
+void vtd_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx)
 {
   const struct vtd_unit *v = u->priv;
   char buf[80];
@@ -105,7 +101,7 @@ static void vtd_describe(const struct iommu_unit *u, iommu_line_fn line, void *c
                     line, ctx);
 }
 
-static int vtd_check(const struct iommu_unit *u, const struct platform *plat, char *why, size_t n)
+int vtd_check(const struct iommu_unit *u, const struct platform *plat, char *why, size_t n)
 {
   const struct vtd_unit *v = u->priv;
   const struct dmar_drhd *d = &plat->dmar.drhd[u->acpi_index];
@@ -140,7 +136,3 @@ static int vtd_check(const struct iommu_unit *u, const struct platform *plat, ch
            (unsigned long long)VTD_ECAP_IRO(v->ecap) * 16);
   return IOMMU_OK;
 }
-
-const struct iommu_ops vtd_ops = {
-  .name = "vtd", .probe = vtd_probe, .describe_caps = vtd_describe, .check_caps = vtd_check,
-};

@@ -14,6 +14,7 @@ shift
 conf="$top/tests/qemu/configs/$name.conf"
 [ -f "$conf" ] || { echo "run.sh: no configuration $conf" >&2; exit 2; }
 # shellcheck source=/dev/null
+IMAGE_ARGS=
 . "$conf"
 timeout_s=${QEMU_TIMEOUT:-300}
 work="$top/build/qemu/$name"
@@ -40,7 +41,8 @@ rm -f "$work/esp.img"
 mkfs.vfat -C "$work/esp.img" 32768 >/dev/null
 mmd -i "$work/esp.img" ::/EFI ::/EFI/BOOT
 mcopy -i "$work/esp.img" "$image" "::/EFI/BOOT/$efi_name"
-printf '%s\n' "--exit=qemu" "$@" > "$work/bareiommu.cfg"
+# shellcheck disable=SC2086
+printf '%s\n' "--exit=qemu" ${IMAGE_ARGS:-} "$@" > "$work/bareiommu.cfg"
 mcopy -i "$work/esp.img" "$work/bareiommu.cfg" ::/EFI/BOOT/bareiommu.cfg
 cp "$vars" "$work/vars.fd"
 

@@ -32,6 +32,8 @@ struct scenario {
 
 SCENARIO_FAMILY(discover);
 SCENARIO_FAMILY(ioasid);
+SCENARIO_FAMILY(dma);
+SCENARIO_FAMILY(machinery);
 
 /* Runs every scenario whose ID matches one of the selection globs (all when none). */
 void scenarios_run(struct platform *plat, const char *const *globs, unsigned n_globs);

@@ -1,0 +1,166 @@
+#include "tests/scenarios/dma_env.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "boot/mem.h"
+#include "boot/report.h"
+
+unsigned dma_env_initiator_addr_bits;
+
+bool dma_env_ok(struct dma_env *env, int err, const char *what)
+{
+  if (err == 0)
+    return true;
+  const char *name = err <= -200 ? initiator_strerror(err) : iommu_strerror(err);
+  report(env->id, env->ctx->tag, false, "%s failed: %s", what, name);
+  return false;
+}
+
+bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
+                  const enum iommu_feature *needs, unsigned n_needs)
+{
+  memset(env, 0, sizeof(*env));
+  env->id = id;
+  env->ctx = ctx;
+  env->unit = ctx->unit;
+  struct platform *plat = ctx->plat;
+  if (env->unit == NULL) {
+    skip(id, ctx->tag, "ACPI describes no IOMMU");
+    return false;
+  }
+  const struct pci_dev *d = platform_initiator(plat);
+  if (d == NULL) {
+    skip(id, ctx->tag, "no DMA initiator found (edu 1234:11e8 absent from PCI)");
+    return false;
+  }
+  char how[128];
+  struct iommu_unit *owner = platform_unit_for_rid(plat, d->segment, pci_rid(d), how, sizeof(how));
+  if (owner != env->unit) {
+    skip(id, ctx->tag, "initiator RID 0x%04x is not translated by %s", pci_rid(d), env->unit->source);
+    return false;
+  }
+  const struct iommu_ops *ops = env->unit->ops;
+  const char *gap = ops ? ops->feature_gap(env->unit, IOMMU_FEAT_DMA) : "no driver";
+  if (gap) {
+    skip(id, ctx->tag, "%s", gap);
+    return false;
+  }
+  for (unsigned i = 0; i < n_needs; i++) {
+    gap = ops->feature_gap(env->unit, needs[i]);
+    if (gap) {
+      skip(id, ctx->tag, "%s", gap);
+      return false;
+    }
+  }
+  int err = iommu_activate(plat, env->unit);
+  if (err) {
+    report(id, ctx->tag, false, "enabling %s failed: %s", env->unit->source, iommu_strerror(err));
+    return false;
+  }
+  err = initiator_open(plat, 0, dma_env_initiator_addr_bits, &env->ini);
+  if (err) {
+    report(id, ctx->tag, false, "opening the initiator failed: %s", initiator_strerror(err));
+    return false;
+  }
+  env->ini_open = true;
+  dma_env_drain(env);
+  env->n_faults = 0;
+  return true;
+}
+
+bool dma_env_paging(struct dma_env *env)
+{
+  const struct iommu_ops *ops = env->unit->ops;
+  if (!dma_env_ok(env, ops->domain_alloc(env->unit, IOMMU_DOMAIN_PAGING, &env->dom), "domain_alloc"))
+    return false;
+  if (!dma_env_ok(env, ops->attach(env->dom, env->ini.rid), "attach"))
+    return false;
+  env->attached = true;
+  return true;
+}
+
+void dma_env_close(struct dma_env *env)
+{
+  const struct iommu_ops *ops = env->unit ? env->unit->ops : NULL;
+  if (env->attached)
+    ops->detach(env->unit, env->ini.rid);
+  if (env->dom)
+    ops->domain_free(env->dom);
+  if (env->ini_open)
+    env->ini.release(&env->ini);
+  if (ops && env->unit->active) {
+    dma_env_drain(env); /* leave no fault behind for the next scenario */
+  }
+  for (unsigned i = 0; i < env->n_bufs; i++)
+    page_free(env->bufs[i].p, env->bufs[i].pages);
+  env->n_bufs = 0;
+}
+
+struct dma_buf *dma_env_buf(struct dma_env *env, unsigned pages)
+{
+  if (env->n_bufs == sizeof(env->bufs) / sizeof(env->bufs[0]))
+    return NULL;
+  unsigned bits = env->ini.addr_bits;
+  uint64_t limit = bits >= 64 ? UINT64_MAX : (1ull << bits) - 1;
+  struct dma_buf *b = &env->bufs[env->n_bufs];
+  b->p = page_alloc(pages, limit, &b->phys);
+  if (b->p == NULL) {
+    report(env->id, env->ctx->tag, false, "no %u free page(s) below 0x%llx", pages,
+           (unsigned long long)limit);
+    return NULL;
+  }
+  b->pages = pages;
+  env->n_bufs++;
+  return b;
+}
+
+void dma_fill_pattern(uint8_t *p, size_t len, uint32_t seed)
+{
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < len; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    p[i] = (uint8_t)x;
+  }
+}
+
+void dma_env_drain(struct dma_env *env)
+{
+  const struct iommu_ops *ops = env->unit->ops;
+  if (!env->unit->active)
+    return;
+  unsigned n = 0;
+  bool ovf = false;
+  if (ops->drain_faults(env->unit, env->faults + env->n_faults,
+                        DMA_ENV_MAX_FAULTS - env->n_faults, &n, &ovf) == 0) {
+    env->n_faults += n;
+    env->overflow = env->overflow || ovf;
+  }
+}
+
+const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t iova, bool write,
+                                             const enum iommu_fault_kind *kinds, unsigned n_kinds)
+{
+  for (unsigned i = 0; i < env->n_faults; i++) {
+    const struct iommu_fault *f = &env->faults[i];
+    if (f->source_id != env->ini.rid || (f->addr >> 12) != (iova >> 12) || f->is_write != write)
+      continue;
+    bool kind_ok = n_kinds == 0;
+    for (unsigned k = 0; k < n_kinds; k++)
+      kind_ok = kind_ok || f->kind == kinds[k];
+    if (kind_ok)
+      return f;
+  }
+  return NULL;
+}
+
+void dma_fault_text(const struct iommu_fault *f, char *buf, size_t len)
+{
+  int n = snprintf(buf, len, "source 0x%04x addr 0x%llx %s reason 0x%x (%s)", f->source_id,
+                   (unsigned long long)f->addr, f->is_write ? "write" : "read", f->reason,
+                   f->reason_name);
+  if (f->pasid_present && n > 0 && (size_t)n < len)
+    snprintf(buf + n, len - (size_t)n, " PASID 0x%x", f->pasid);
+}

@@ -1,0 +1,62 @@
+/* What every DMA scenario needs: the unit translating the initiator, the initiator itself,
+ * buffers with known physical addresses, and fault checks. Skips name their reason. */
+#ifndef SCENARIO_DMA_ENV_H
+#define SCENARIO_DMA_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iommu/initiator/initiator.h"
+#include "iommu/iommu.h"
+#include "tests/scenarios/scenario.h"
+
+#define DMA_ENV_MAX_FAULTS 32
+
+struct dma_buf {
+  uint8_t *p;
+  uint64_t phys;
+  unsigned pages;
+};
+
+struct dma_env {
+  const char *id;
+  struct scenario_ctx *ctx;
+  struct iommu_unit *unit;
+  struct dma_initiator ini;
+  bool ini_open;
+  struct iommu_domain *dom;
+  bool attached;
+  struct dma_buf bufs[8];
+  unsigned n_bufs;
+  struct iommu_fault faults[DMA_ENV_MAX_FAULTS];
+  unsigned n_faults;
+  bool overflow;
+};
+
+/* Options the firmware was given for the initiator (--initiator-addr-bits=N). */
+extern unsigned dma_env_initiator_addr_bits;
+
+/* Checks the unit translates the initiator, activates it, opens the initiator and clears
+ * stale faults. On false it has already reported the skip or failure for env->id. */
+bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
+                  const enum iommu_feature *needs, unsigned n_needs);
+/* A paging domain attached to the initiator. */
+bool dma_env_paging(struct dma_env *env);
+void dma_env_close(struct dma_env *env);
+
+/* Zeroed pages below the initiator's address limit; NULL -> reported failure. */
+struct dma_buf *dma_env_buf(struct dma_env *env, unsigned pages);
+void dma_fill_pattern(uint8_t *p, size_t len, uint32_t seed);
+
+/* Fails the check (report) when err is non-zero; returns true when it was zero. */
+bool dma_env_ok(struct dma_env *env, int err, const char *what);
+/* Reads and clears every pending fault into env->faults. */
+void dma_env_drain(struct dma_env *env);
+/* Finds a drained fault from the initiator at the page of iova whose kind is one of kinds
+ * (n_kinds 0 = any kind); NULL if none. */
+const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t iova, bool write,
+                                             const enum iommu_fault_kind *kinds, unsigned n_kinds);
+/* "source 0x0010 addr 0x...000 write reason 0x5 (...)" for evidence text. */
+void dma_fault_text(const struct iommu_fault *f, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,140 @@
+/* queue.* / fault.* / state.* — the IOMMU's own machinery (SCENARIOS.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "boot/mem.h"
+#include "boot/report.h"
+#include "tests/scenarios/dma_env.h"
+
+static void queue_wait(struct scenario_ctx *ctx)
+{
+  struct dma_env e;
+  static const enum iommu_feature needs[] = { IOMMU_FEAT_QUEUE };
+  if (!dma_env_open(&e, ctx, "queue.wait", needs, 1))
+    goto out;
+  char why[200] = "";
+  int err = e.unit->ops->queue_wait(e.unit, why, sizeof(why));
+  report("queue.wait", ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "",
+         err ? ": " : "", why);
+out:
+  dma_env_close(&e);
+}
+
+static void queue_error(struct scenario_ctx *ctx)
+{
+  struct dma_env e;
+  static const enum iommu_feature needs[] = { IOMMU_FEAT_QUEUE };
+  if (!dma_env_open(&e, ctx, "queue.error", needs, 1))
+    goto out;
+  char why[240] = "";
+  int err = e.unit->ops->queue_error(e.unit, why, sizeof(why));
+  report("queue.error", ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "",
+         err ? ": " : "", why);
+out:
+  dma_env_close(&e);
+}
+
+/* More faults than recording slots, from alternating sources (hardware may collapse faults
+ * from one source while a record for it is pending), then drain, and translation must go
+ * on: a mapped write lands and a new fault is recorded again. */
+static void fault_overflow(struct scenario_ctx *ctx)
+{
+  struct dma_env e;
+  static const enum iommu_feature needs[] = { IOMMU_FEAT_FAULT_RECORDS };
+  struct dma_initiator second = { 0 };
+  bool second_open = false;
+  if (!dma_env_open(&e, ctx, "fault.overflow", needs, 1))
+    goto out;
+  const struct iommu_ops *ops = e.unit->ops;
+  unsigned slots = ops->fault_slots(e.unit);
+  if (ctx->plat->n_initiators < 2) {
+    skip("fault.overflow", ctx->tag, "needs 2 initiators with distinct source IDs (found %u): "
+         "faults from one source may be collapsed", ctx->plat->n_initiators);
+    goto out;
+  }
+  if (slots > 64) {
+    skip("fault.overflow", ctx->tag, "%u fault slots: more faults than this run issues", slots);
+    goto out;
+  }
+  if (!dma_env_ok(&e, initiator_open(ctx->plat, 1, dma_env_initiator_addr_bits, &second), "open 2nd initiator"))
+    goto out;
+  second_open = true;
+  char how[128];
+  if (platform_unit_for_rid(ctx->plat, second.segment, second.rid, how, sizeof(how)) != e.unit) {
+    skip("fault.overflow", ctx->tag, "2nd initiator (RID 0x%04x) is behind another unit", second.rid);
+    goto out;
+  }
+  if (!dma_env_paging(&e) || !dma_env_ok(&e, ops->attach(e.dom, second.rid), "attach 2nd initiator"))
+    goto out;
+  struct dma_buf *t = dma_env_buf(&e, 1);
+  if (!t)
+    goto out;
+  unsigned issued = 0;
+  for (unsigned i = 0; i < slots + 1; i++) {
+    struct dma_initiator *who = i % 2 ? &second : &e.ini;
+    if (!dma_env_ok(&e, who->dma_write(who, IOMMU_NO_PASID, 0x800000ull + 0x1000ull * i, 64), "faulting DMA"))
+      goto out;
+    issued++;
+  }
+  dma_env_drain(&e);
+  unsigned records = e.n_faults;
+  bool overflow = e.overflow;
+  /* Drained and cleared: the flag must be gone, a mapped transfer must work (read a pattern
+   * into the device, write it back one half-page further) and a new fault be recorded. */
+  e.n_faults = 0;
+  e.overflow = false;
+  dma_fill_pattern(t->p, 2048, 0x0f);
+  memset(t->p + 2048, 0xee, 2048);
+  uint64_t iova = 0x200000;
+  bool mapped_ok = ops->map(e.dom, iova, t->phys, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE) == 0 &&
+                   e.ini.dma_read(&e.ini, IOMMU_NO_PASID, iova, 64) == 0 &&
+                   e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova + 2048, 64) == 0 &&
+                   memcmp(t->p, t->p + 2048, 64) == 0;
+  bool again = e.ini.dma_write(&e.ini, IOMMU_NO_PASID, 0x900000, 64) == 0;
+  dma_env_drain(&e);
+  const struct iommu_fault *f = dma_env_find_fault(&e, 0x900000, true, NULL, 0);
+  bool ok = overflow && records >= 1 && records <= slots && !e.overflow && again && f && mapped_ok;
+  report("fault.overflow", ctx->tag, ok,
+         "%u faults from 2 sources into %u slot(s): %u record(s) drained, overflow %s; after "
+         "clearing: overflow %s, new fault %s, mapped DMA %s", issued, slots, records,
+         overflow ? "seen" : "NOT seen", e.overflow ? "STILL set" : "clear",
+         f ? "recorded" : "NOT recorded", mapped_ok ? "completed" : "FAILED");
+  ops->detach(e.unit, second.rid);
+out:
+  if (second_open)
+    second.release(&second);
+  dma_env_close(&e);
+}
+
+/* Runs last for its unit: hand the unit back and check every register is at its entry
+ * value and the installed tables are gone. */
+static void state_restore(struct scenario_ctx *ctx)
+{
+  struct iommu_unit *u = ctx->unit;
+  if (u == NULL) {
+    skip("state.restore", ctx->tag, "ACPI describes no IOMMU");
+    return;
+  }
+  if (!u->active) {
+    const char *gap = u->ops ? u->ops->feature_gap(u, IOMMU_FEAT_DMA) : "no driver";
+    if (gap)
+      skip("state.restore", ctx->tag, "%s", gap);
+    else
+      skip("state.restore", ctx->tag, "the unit was never enabled in this run (no scenario used it)");
+    return;
+  }
+  char why[256] = "";
+  int err = u->ops->disable(u, why, sizeof(why));
+  u->active = false;
+  u->disabled_by_restore = true;
+  report("state.restore", ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "",
+         err ? ": " : "", why);
+}
+
+const struct scenario machinery_scenarios[] = {
+  { "queue.wait", SCENARIO_PER_IOMMU, queue_wait },
+  { "queue.error", SCENARIO_PER_IOMMU, queue_error },
+  { "fault.overflow", SCENARIO_PER_IOMMU, fault_overflow },
+  { "state.restore", SCENARIO_PER_IOMMU, state_restore },
+};
+const unsigned machinery_scenario_count = sizeof(machinery_scenarios) / sizeof(machinery_scenarios[0]);
