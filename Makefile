@@ -123,7 +123,7 @@ $(HOST_DIR)/test_%: $(HOST_DIR)/obj/tests/unit/test_%.o $(HOST_DIR)/obj/tests/un
 	@echo "  LD [host] $@"
 	$(Q)$(HOST_CC) $(SAN) $^ -lcmocka -o $@
 
--include $(HOST_OBJS:.o=.d)
+-include $(HOST_OBJS:.o=.d) $(wildcard $(HOST_DIR)/obj/tests/unit/*.d)
 
 host-tests: $(UNIT_TESTS)
 	$(Q)bash scripts/run-unit-tests.sh $(UNIT_TESTS)
