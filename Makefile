@@ -3,7 +3,8 @@
 # make check  host unit tests (ASan/UBSan) + the QEMU conformance matrix
 # make bench  benchmarks;  make fuzz  bounded fuzzing runs;  make deps  install packages
 ARCH ?= x86_64
-B := build
+B ?= build
+export BUILD_DIR := $(abspath $(B))
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 

@@ -11,10 +11,11 @@
 # exit status 0 when nothing failed.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD_DIR:-$top/build}
 name=$1
-tap="$top/build/results/$name.tap"
+tap="$build/results/$name.tap"
 exp="$top/tests/qemu/expect/$name.expect"
-work="$top/build/qemu/$name"
+work="$build/qemu/$name"
 . "$top/tests/qemu/configs/$name.conf"
 passed=0 failed=0 skipped=0
 problem() { echo "[$name] FAIL $*"; failed=$((failed + 1)); }
@@ -89,7 +90,7 @@ else
 fi
 if [ "$(cat "$work/xml-from" 2>/dev/null)" != esp ]; then
   problem "junit: results XML was not written to the ESP"
-elif ! grep -q "<testsuite name=\"bareiommu\" tests=\"$n_tap\"" "$top/build/results/$name.xml"; then
+elif ! grep -q "<testsuite name=\"bareiommu\" tests=\"$n_tap\"" "$build/results/$name.xml"; then
   problem "junit: XML on the ESP does not list the $n_tap TAP checks"
 else
   passed=$((passed + 1))

@@ -3,6 +3,7 @@
 # against its expectation file. Last line: "N passed, N failed, N skipped".
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD_DIR:-$top/build}
 cd "$top"
 configs=("$@")
 if [ ${#configs[@]} -eq 0 ]; then

@@ -7,6 +7,7 @@
 # image's command line (bareiommu.cfg), e.g. run.sh vtd-legacy 'discover.*' -v
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD_DIR:-$top/build}
 interactive=0
 [ "${1:-}" = --interactive ] && { interactive=1; shift; }
 name=${1:?usage: run.sh [--interactive] CONFIG [image args...]}
@@ -17,18 +18,18 @@ conf="$top/tests/qemu/configs/$name.conf"
 IMAGE_ARGS=
 . "$conf"
 timeout_s=${QEMU_TIMEOUT:-300}
-work="$top/build/qemu/$name"
-results="$top/build/results"
+work="$build/qemu/$name"
+results="$build/results"
 mkdir -p "$work" "$results"
 
 case "$ARCH" in
   x86_64)
-    image="$top/build/x86_64/BOOTX64.EFI" efi_name=BOOTX64.EFI
+    image="$build/x86_64/BOOTX64.EFI" efi_name=BOOTX64.EFI
     code=/usr/share/OVMF/OVMF_CODE_4M.fd vars=/usr/share/OVMF/OVMF_VARS_4M.fd
     qemu=(qemu-system-x86_64 -device isa-debug-exit,iobase=0xf4,iosize=0x04
           -drive "if=none,id=esp,format=raw,file=$work/esp.img" -device ide-hd,drive=esp,bus=ide.0) ;;
   aarch64)
-    image="$top/build/aarch64/BOOTAA64.EFI" efi_name=BOOTAA64.EFI
+    image="$build/aarch64/BOOTAA64.EFI" efi_name=BOOTAA64.EFI
     code=/usr/share/AAVMF/AAVMF_CODE.fd vars=/usr/share/AAVMF/AAVMF_VARS.fd
     qemu=(qemu-system-aarch64 -semihosting-config enable=on,target=native
           -drive "if=none,id=esp,format=raw,file=$work/esp.img" -device virtio-blk-pci,drive=esp) ;;
