@@ -15,7 +15,8 @@ const char options_help[] =
   "  --dump-acpi   print every ACPI table in hex (for bug reports and test fixtures)\n"
   "  --exit=MODE   shutdown (default, ResetSystem), qemu (debug-exit/semihosting), return\n"
   "  --initiator-addr-bits=N  address bits the DMA device can emit (edu: its dma_mask; 28)\n"
-  "  --vtd-mode=M  legacy or scalable (default: scalable when ECAP.SMTS and SLTS allow)\n";
+  "  --vtd-mode=M  legacy or scalable (default: scalable when ECAP.SMTS and SLTS allow)\n"
+  "  --vtd-invalidation=registers  use CCMD/IOTLB registers instead of the queue (legacy)\n";
 
 void options_init(struct options *o)
 {
@@ -79,6 +80,8 @@ static int take_token(struct options *o, const char *tok, bool first)
     o->vtd_mode = 1;
   else if (!strcmp(tok, "--vtd-mode=scalable"))
     o->vtd_mode = 2;
+  else if (!strcmp(tok, "--vtd-invalidation=registers"))
+    o->vtd_register_invalidation = true;
   else if (!strncmp(tok, "--only=", 7))
     return add_glob_list(o, tok + 7);
   else if (tok[0] == '-') {

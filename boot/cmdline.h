@@ -1,7 +1,7 @@
 /* Command line: from LoadOptions (UEFI shell / boot option) or bareiommu.cfg beside the
  * image. Tokens: scenario ID globs (dma.*, discover.caps), --only=GLOB[,GLOB],
  * --list, -v/--verbose, --dump-acpi, --exit=qemu|shutdown|return, --initiator-addr-bits=N,
- * --vtd-mode=legacy|scalable, --help. */
+ * --vtd-mode=legacy|scalable, --vtd-invalidation=registers, --help. */
 #ifndef BOOT_CMDLINE_H
 #define BOOT_CMDLINE_H
 
@@ -23,6 +23,7 @@ struct options {
   char globs[CMDLINE_MAX_GLOBS][CMDLINE_GLOB_LEN];
   unsigned initiator_addr_bits; /* --initiator-addr-bits=N: what the DMA device can emit */
   int vtd_mode;           /* --vtd-mode=legacy|scalable (0 = automatic) */
+  bool vtd_register_invalidation; /* --vtd-invalidation=registers */
   char error[96];         /* non-empty when a token was not understood */
 };
 

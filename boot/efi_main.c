@@ -13,6 +13,7 @@
 #include "tests/scenarios/scenario.h"
 
 extern int vtd_mode_choice;
+extern bool vtd_force_register_invalidation;
 
 #define HEAP_BYTES (64u << 20)
 #define CFG_NAME "bareiommu.cfg"
@@ -135,6 +136,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   report_verbose = opt.verbose;
   dma_env_initiator_addr_bits = opt.initiator_addr_bits;
   vtd_mode_choice = opt.vtd_mode;
+  vtd_force_register_invalidation = opt.vtd_register_invalidation;
   char vendor[64];
   ucs2_to_ascii(st->FirmwareVendor, vendor, sizeof(vendor));
   if (opt.help) {

@@ -13,6 +13,9 @@
 /* Options a lab may set (--vtd-mode=legacy|scalable). */
 enum vtd_mode_choice { VTD_MODE_AUTO, VTD_MODE_LEGACY, VTD_MODE_SCALABLE };
 int vtd_mode_choice = VTD_MODE_AUTO;
+/* --vtd-invalidation=registers: use CCMD/IOTLB registers even where ECAP.QI=1, so the
+ * fallback path is exercised on hardware that has a queue (legacy mode only). */
+bool vtd_force_register_invalidation;
 
 static struct vtd_unit *vtd(const struct iommu_unit *u) { return u->priv; }
 static struct vtd_domain *vdom(struct iommu_domain *d) { return (struct vtd_domain *)d; }
@@ -33,8 +36,9 @@ static const char *vtd_feature_gap(const struct iommu_unit *u, enum iommu_featur
   case IOMMU_FEAT_DMA:
     if (max_agaw_bits(v) == 0)
       return "CAP.SAGAW=0 (no second-stage translation)";
-    if (!VTD_ECAP_QI(v->ecap) && ((v->ver >> 4) & 0xf) >= 6)
-      return "ECAP.QI=0 on VT-d 6+ (no usable invalidation)";
+    if ((!VTD_ECAP_QI(v->ecap) || vtd_force_register_invalidation) && ((v->ver >> 4) & 0xf) >= 6)
+      return "register-based invalidation is rejected on VT-d 6+ (VER.MAX>=6) and ECAP.QI "
+             "is 0 or not used";
     return NULL;
   case IOMMU_FEAT_SUPERPAGE_2M:
     return (VTD_CAP_SLLPS(v->cap) & 1) ? NULL : "CAP.SLLPS bit0=0 (no 2M pages)";
@@ -43,6 +47,8 @@ static const char *vtd_feature_gap(const struct iommu_unit *u, enum iommu_featur
   case IOMMU_FEAT_PASSTHROUGH:
     return VTD_ECAP_PT(v->ecap) ? NULL : "ECAP.PT=0";
   case IOMMU_FEAT_QUEUE:
+    if (vtd_force_register_invalidation)
+      return "register-based invalidation forced (--vtd-invalidation=registers)";
     return VTD_ECAP_QI(v->ecap) ? NULL : "ECAP.QI=0";
   case IOMMU_FEAT_FAULT_RECORDS:
     return NULL;
@@ -95,7 +101,7 @@ static int vtd_enable(struct iommu_unit *u)
   if ((REG_BIT(v->cap, 5) || REG_BIT(v->cap, 6)) && (mmio_read32(v->base + VTD_REG_PMEN) & (1u << 31)))
     return IOMMU_EBUSY; /* protected memory regions enabled */
 
-  v->qi = VTD_ECAP_QI(v->ecap);
+  v->qi = VTD_ECAP_QI(v->ecap) && !vtd_force_register_invalidation;
   bool can_scalable = VTD_ECAP_SMTS(v->ecap) && VTD_ECAP_SLTS(v->ecap) && v->qi;
   v->scalable = vtd_mode_choice == VTD_MODE_SCALABLE ? can_scalable
               : vtd_mode_choice == VTD_MODE_LEGACY ? false : can_scalable;

@@ -18,7 +18,7 @@ unsigned vtd_aw_code(unsigned bits)
 void vtd_legacy_context_encode(uint64_t ctx[2], uint64_t slptptr, unsigned aw_code, uint16_t did,
                                bool passthrough)
 {
-  ctx[0] = VTD_CTX_P | (slptptr & VTD_SL_ADDR_MASK) |
+  ctx[0] = VTD_CTX_P | (passthrough ? 0 : (slptptr & VTD_SL_ADDR_MASK)) |
            ((passthrough ? VTD_CTX_TT_PASSTHROUGH : 0ull) << VTD_CTX_TT_SHIFT);
   ctx[1] = (aw_code & 7u) | (uint64_t)did << VTD_CTX_HI_DID_SHIFT;
 }

@@ -26,7 +26,11 @@ static void config_file_with_comments(void **state)
   (void)state;
   struct options o;
   options_init(&o);
-  assert_int_equal(options_parse(&o, "# lab run\n--exit=qemu\n--only=discover.*,ioasid.range # two\n\n--dump-acpi\n"), 0);
+  assert_int_equal(options_parse(&o, "# lab run\n--exit=qemu\n--only=discover.*,ioasid.range # two\n\n--dump-acpi\n"
+                                     "--initiator-addr-bits=48 --vtd-mode=legacy --vtd-invalidation=registers\n"), 0);
+  assert_int_equal(o.initiator_addr_bits, 48);
+  assert_int_equal(o.vtd_mode, 1);
+  assert_true(o.vtd_register_invalidation);
   assert_int_equal(o.exit_mode, EXIT_QEMU);
   assert_int_equal(o.n_globs, 2);
   assert_string_equal(o.globs[1], "ioasid.range");
@@ -37,6 +41,13 @@ static void errors_are_named(void **state)
 {
   (void)state;
   struct options o;
+  options_init(&o);
+  assert_int_equal(options_parse(&o, "--frobnicate"), -1);
+  assert_non_null(strstr(o.error, "--frobnicate"));
+  options_init(&o);
+  assert_int_equal(options_parse(&o, "--initiator-addr-bits=99"), -1);
+  options_init(&o);
+  assert_int_equal(options_parse(&o, "--initiator-addr-bits=4x"), -1);
   options_init(&o);
   assert_int_equal(options_parse(&o, "--frobnicate"), -1);
   assert_non_null(strstr(o.error, "--frobnicate"));

@@ -1,0 +1,187 @@
+/* VT-d in-memory formats, field by field (VT-d 5.10 chapter 9 and 6.5.2), and the
+ * second-stage page-table walker on host memory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "boot/mem.h"
+#include "iommu/vtd/vtd_internal.h"
+
+static void legacy_context_fields(void **state)
+{
+  (void)state;
+  uint64_t c[2];
+  vtd_legacy_context_encode(c, 0x123456789000ull, 2, 0xbeef, false);
+  assert_int_equal(c[0] & 1, 1);                          /* P */
+  assert_int_equal((c[0] >> 1) & 1, 0);                   /* FPD */
+  assert_int_equal((c[0] >> 2) & 3, 0);                   /* TT: second stage only */
+  assert_int_equal(c[0] & ~0xfffull, 0x123456789000ull);  /* SSPTPTR 63:12 */
+  assert_int_equal(c[1] & 7, 2);                          /* AW 66:64: 48-bit */
+  assert_int_equal((c[1] >> 3) & 0x1f, 0);                /* 71:67 ignored/reserved clear */
+  assert_int_equal((c[1] >> 8) & 0xffff, 0xbeef);         /* DID 87:72 */
+  assert_int_equal(c[1] >> 24, 0);                        /* 127:88 reserved */
+  vtd_legacy_context_encode(c, 0x5000, 1, 7, true);
+  assert_int_equal((c[0] >> 2) & 3, 2);                   /* TT 10b: pass-through */
+  assert_int_equal(c[0] & ~0xfffull, 0);                  /* no table pointer */
+  assert_int_equal(c[1] & 7, 1);
+}
+
+static void scalable_context_fields(void **state)
+{
+  (void)state;
+  uint64_t c[4] = { ~0ull, ~0ull, ~0ull, ~0ull };
+  vtd_sm_context_encode(c, 0xabcde000ull, 2);
+  assert_int_equal(c[0] & 1, 1);                          /* P */
+  assert_int_equal((c[0] >> 1) & 0xf, 0);                 /* FPD, DTE, PASIDE, PRE off */
+  assert_int_equal((c[0] >> 5) & 0xf, 0);                 /* 8:5 clear (HPTE/EPTR/reserved) */
+  assert_int_equal((c[0] >> 9) & 7, 2);                   /* PDTS: 2^(2+7) entries */
+  assert_int_equal(c[0] & ~0xfffull, 0xabcde000ull);      /* PASIDDIRPTR */
+  assert_int_equal(c[1], 0);                              /* RID_PASID 0, RID_PRIV 0 */
+  assert_int_equal(c[2] | c[3], 0);
+}
+
+static void pasid_entries(void **state)
+{
+  (void)state;
+  assert_int_equal(vtd_pasid_dir_encode(0x77000), 0x77001);
+  uint64_t pe[8];
+  memset(pe, 0xff, sizeof(pe));
+  vtd_pasid_entry_encode(pe, VTD_PGTT_SECOND_STAGE, 0xfeed000ull, 1, 0x42);
+  assert_int_equal(pe[0] & 1, 1);                         /* P */
+  assert_int_equal((pe[0] >> 1) & 1, 0);                  /* FPD */
+  assert_int_equal((pe[0] >> 2) & 7, 1);                  /* AW 4:2 */
+  assert_int_equal((pe[0] >> 5) & 1, 0);                  /* bit 5 reserved */
+  assert_int_equal((pe[0] >> 6) & 7, 2);                  /* PGTT 8:6: second stage */
+  assert_int_equal((pe[0] >> 9) & 7, 0);                  /* SSADE, 11:10 */
+  assert_int_equal(pe[0] & ~0xfffull, 0xfeed000ull);      /* SSPTPTR */
+  assert_int_equal(pe[1] & 0xffff, 0x42);                 /* DID 79:64 */
+  assert_int_equal(pe[1] >> 16, 0);                       /* PWSNP, PGSNP, CD, EMTE, PAT clear */
+  for (int i = 2; i < 8; i++)
+    assert_int_equal(pe[i], 0);
+  vtd_pasid_entry_encode(pe, VTD_PGTT_PASSTHROUGH, 0xfeed000ull, 2, 9);
+  assert_int_equal((pe[0] >> 6) & 7, 4);                  /* PGTT 100b */
+  assert_int_equal(pe[0] & ~0xfffull, 0);                 /* no table for pass-through */
+}
+
+static void second_stage_entries(void **state)
+{
+  (void)state;
+  uint64_t e = vtd_sl_pte_encode(0x40201000ull, IOMMU_PROT_READ, false);
+  assert_int_equal(e & 3, 1);                             /* R only */
+  assert_int_equal((e >> 7) & 1, 0);                      /* PS */
+  assert_int_equal(e & VTD_SL_ADDR_MASK, 0x40201000ull);
+  e = vtd_sl_pte_encode(0x40200000ull, IOMMU_PROT_READ | IOMMU_PROT_WRITE, true);
+  assert_int_equal(e & 3, 3);
+  assert_int_equal((e >> 7) & 1, 1);                      /* PS: large leaf */
+  assert_int_equal(e >> 52, 0);                           /* 63:52 clear */
+  assert_int_equal(vtd_sl_pte_encode(0x1000, IOMMU_PROT_WRITE, false) & 3, 2);
+}
+
+static void invalidation_descriptors(void **state)
+{
+  (void)state;
+  uint64_t d[4];
+  vtd_inv_cc(d, VTD_INV_CC_DEVICE, 0x12, 0x0100);
+  assert_int_equal(d[0] & 0xf, 1);                        /* type 1 */
+  assert_int_equal((d[0] >> 4) & 3, 3);                   /* G: device */
+  assert_int_equal((d[0] >> 16) & 0xffff, 0x12);          /* DID 31:16 */
+  assert_int_equal((d[0] >> 32) & 0xffff, 0x0100);        /* SID 47:32 */
+  assert_int_equal((d[0] >> 48) & 3, 0);                  /* FM */
+  assert_int_equal(d[1] | d[2] | d[3], 0);
+  vtd_inv_iotlb(d, VTD_INV_IOTLB_PAGE, 7, 0x40200000ull, 9);
+  assert_int_equal(d[0] & 0xf, 2);                        /* type 2 */
+  assert_int_equal((d[0] >> 4) & 3, 3);                   /* G: page */
+  assert_int_equal((d[0] >> 6) & 3, 3);                   /* DW, DR */
+  assert_int_equal((d[0] >> 16) & 0xffff, 7);
+  assert_int_equal(d[1] & 0x3f, 9);                       /* AM 69:64 */
+  assert_int_equal((d[1] >> 6) & 1, 0);                   /* IH */
+  assert_int_equal(d[1] & ~0xfffull, 0x40200000ull);      /* ADDR 127:76 */
+  vtd_inv_iotlb(d, VTD_INV_IOTLB_DOMAIN, 7, 0x40200000ull, 9);
+  assert_int_equal(d[1], 0);                              /* no address for DSI */
+  vtd_inv_pasid_cache(d, VTD_INV_PC_GLOBAL, 3, 0x12345);
+  assert_int_equal(d[0] & 0xf, 7);
+  assert_int_equal((d[0] >> 9) & 7, 0);                   /* type high bits 11:9 */
+  assert_int_equal((d[0] >> 4) & 3, 3);
+  assert_int_equal((d[0] >> 32) & 0xfffff, 0x12345);      /* PASID 51:32 */
+  vtd_inv_wait(d, 0xcafe, 0x1234567cull);
+  assert_int_equal(d[0] & 0xf, 5);
+  assert_int_equal((d[0] >> 4) & 1, 0);                   /* IF off */
+  assert_int_equal((d[0] >> 5) & 1, 1);                   /* SW */
+  assert_int_equal((d[0] >> 6) & 1, 1);                   /* FN */
+  assert_int_equal(d[0] >> 32, 0xcafe);                   /* status data */
+  assert_int_equal(d[1], 0x1234567cull);                  /* status address, dword aligned */
+}
+
+static void aw_and_fault_reasons(void **state)
+{
+  (void)state;
+  assert_int_equal(vtd_aw_code(39), 1);
+  assert_int_equal(vtd_aw_code(48), 2);
+  assert_int_equal(vtd_aw_code(57), 3);
+  assert_int_equal(vtd_aw_code(40), 0);
+  assert_int_equal(vtd_fault_reason_kind(0x2), IOMMU_FAULT_NO_CONTEXT);
+  assert_int_equal(vtd_fault_reason_kind(0x5), IOMMU_FAULT_PERM_WRITE);
+  assert_int_equal(vtd_fault_reason_kind(0x6), IOMMU_FAULT_PERM_READ);
+  assert_int_equal(vtd_fault_reason_kind(0xa), IOMMU_FAULT_BAD_ENTRY);
+  assert_int_equal(vtd_fault_reason_kind(0x79), IOMMU_FAULT_TRANSLATION);
+  assert_int_equal(vtd_fault_reason_kind(0x85), IOMMU_FAULT_PERM_WRITE);
+  assert_int_equal(vtd_fault_reason_kind(0x41), IOMMU_FAULT_NO_CONTEXT);
+  assert_int_equal(vtd_fault_reason_kind(0xff), IOMMU_FAULT_OTHER);
+  assert_string_equal(vtd_fault_reason_name(0xff), "reason not decoded");
+}
+
+/* The walker over host pages (physical == virtual on the host). */
+static uint64_t *entry_at(uint64_t *table, uint64_t iova, unsigned level)
+{
+  return &table[(iova >> (12 + 9 * (level - 1))) & 0x1ff];
+}
+
+static void page_table_walk(void **state)
+{
+  (void)state;
+  struct vtd_unit v = { .ecap = 1 /* coherent */, .levels = 4, .agaw_bits = 48 };
+  struct vtd_domain d = { .dom = { .iova_bits = 48 } };
+  d.pgd = page_alloc(1, UINT64_MAX, &d.pgd_phys);
+  uint64_t iova = 0x0000801234567000ull;
+  assert_int_equal(vtd_pt_map(&v, &d, iova, 0xabc000, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_OK);
+  uint64_t *t = d.pgd;
+  for (unsigned level = 4; level > 1; level--) {
+    uint64_t e = *entry_at(t, iova, level);
+    assert_int_equal(e & 3, 3);                           /* non-leaf: R|W */
+    assert_int_equal((e >> 7) & 1, 0);
+    t = phys_to_virt(e & VTD_SL_ADDR_MASK);
+  }
+  assert_int_equal(*entry_at(t, iova, 1), 0xabc000ull | 1);
+  assert_int_equal(vtd_pt_map(&v, &d, iova, 0xdef000, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_EEXIST);
+  assert_int_equal(vtd_pt_unmap(&v, &d, iova, IOMMU_PAGE_4K), IOMMU_OK);
+  assert_int_equal(*entry_at(t, iova, 1), 0);
+  assert_int_equal(vtd_pt_unmap(&v, &d, iova, IOMMU_PAGE_4K), IOMMU_ENOENT);
+  /* 2M leaf at level 2 with PS; a 4K map under it is refused. */
+  assert_int_equal(vtd_pt_map(&v, &d, 0x40000000ull, 0x80000000ull, IOMMU_PAGE_2M,
+                              IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
+  assert_int_equal(vtd_pt_map(&v, &d, 0x40001000ull, 0x1000, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_EEXIST);
+  /* Misaligned, beyond the width, no permission, unknown size. */
+  assert_int_equal(vtd_pt_map(&v, &d, 0x40100000ull, 0, IOMMU_PAGE_2M, IOMMU_PROT_READ), IOMMU_ERANGE);
+  assert_int_equal(vtd_pt_map(&v, &d, 1ull << 48, 0, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_ERANGE);
+  assert_int_equal(vtd_pt_map(&v, &d, 0x5000, 0x5000, IOMMU_PAGE_4K, 0), IOMMU_ERANGE);
+  assert_int_equal(vtd_pt_map(&v, &d, 0x5000, 0x5000, 0x3000, IOMMU_PROT_READ), IOMMU_ERANGE);
+  vtd_pt_free(&d); /* ASan's leak check proves every table page is freed */
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(legacy_context_fields),
+    cmocka_unit_test(scalable_context_fields),
+    cmocka_unit_test(pasid_entries),
+    cmocka_unit_test(second_stage_entries),
+    cmocka_unit_test(invalidation_descriptors),
+    cmocka_unit_test(aw_and_fault_reasons),
+    cmocka_unit_test(page_table_walk),
+  };
+  return cmocka_run_group_tests_name("vtd_tables", tests, NULL, NULL);
+}
