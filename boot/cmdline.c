@@ -16,7 +16,8 @@ const char options_help[] =
   "  --exit=MODE   shutdown (default, ResetSystem), qemu (debug-exit/semihosting), return\n"
   "  --initiator-addr-bits=N  address bits the DMA device can emit (edu: its dma_mask; 28)\n"
   "  --vtd-mode=M  legacy or scalable (default: scalable when ECAP.SMTS and SLTS allow)\n"
-  "  --vtd-invalidation=registers  use CCMD/IOTLB registers instead of the queue (legacy)\n";
+  "  --vtd-invalidation=registers  use CCMD/IOTLB registers instead of the queue (legacy)\n"
+  "  --vtd-stage=S first or second-stage tables for paging domains (scalable mode)\n";
 
 void options_init(struct options *o)
 {
@@ -82,6 +83,10 @@ static int take_token(struct options *o, const char *tok, bool first)
     o->vtd_mode = 2;
   else if (!strcmp(tok, "--vtd-invalidation=registers"))
     o->vtd_register_invalidation = true;
+  else if (!strcmp(tok, "--vtd-stage=first"))
+    o->vtd_stage = 1;
+  else if (!strcmp(tok, "--vtd-stage=second"))
+    o->vtd_stage = 2;
   else if (!strncmp(tok, "--only=", 7))
     return add_glob_list(o, tok + 7);
   else if (tok[0] == '-') {

@@ -1,7 +1,8 @@
 /* Command line: from LoadOptions (UEFI shell / boot option) or bareiommu.cfg beside the
  * image. Tokens: scenario ID globs (dma.*, discover.caps), --only=GLOB[,GLOB],
  * --list, -v/--verbose, --dump-acpi, --exit=qemu|shutdown|return, --initiator-addr-bits=N,
- * --vtd-mode=legacy|scalable, --vtd-invalidation=registers, --help. */
+ * --vtd-mode=legacy|scalable, --vtd-invalidation=registers, --vtd-stage=first|second,
+ * --help. */
 #ifndef BOOT_CMDLINE_H
 #define BOOT_CMDLINE_H
 
@@ -24,6 +25,7 @@ struct options {
   unsigned initiator_addr_bits; /* --initiator-addr-bits=N: what the DMA device can emit */
   int vtd_mode;           /* --vtd-mode=legacy|scalable (0 = automatic) */
   bool vtd_register_invalidation; /* --vtd-invalidation=registers */
+  int vtd_stage;          /* --vtd-stage=first|second (0 = automatic) */
   char error[96];         /* non-empty when a token was not understood */
 };
 

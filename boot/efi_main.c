@@ -14,6 +14,7 @@
 
 extern int vtd_mode_choice;
 extern bool vtd_force_register_invalidation;
+extern int vtd_stage_choice;
 
 #define HEAP_BYTES (64u << 20)
 #define CFG_NAME "bareiommu.cfg"
@@ -137,6 +138,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   dma_env_initiator_addr_bits = opt.initiator_addr_bits;
   vtd_mode_choice = opt.vtd_mode;
   vtd_force_register_invalidation = opt.vtd_register_invalidation;
+  vtd_stage_choice = opt.vtd_stage;
   char vendor[64];
   ucs2_to_ascii(st->FirmwareVendor, vendor, sizeof(vendor));
   if (opt.help) {

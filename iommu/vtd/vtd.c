@@ -16,6 +16,9 @@ int vtd_mode_choice = VTD_MODE_AUTO;
 /* --vtd-invalidation=registers: use CCMD/IOTLB registers even where ECAP.QI=1, so the
  * fallback path is exercised on hardware that has a queue (legacy mode only). */
 bool vtd_force_register_invalidation;
+/* --vtd-stage=first|second: which table format paging domains use in scalable mode. */
+enum vtd_stage_choice { VTD_STAGE_AUTO, VTD_STAGE_FIRST, VTD_STAGE_SECOND };
+int vtd_stage_choice = VTD_STAGE_AUTO;
 
 static struct vtd_unit *vtd(const struct iommu_unit *u) { return u->priv; }
 static struct vtd_domain *vdom(struct iommu_domain *d) { return (struct vtd_domain *)d; }
@@ -29,20 +32,43 @@ static unsigned max_agaw_bits(const struct vtd_unit *v)
   return 0;
 }
 
+static bool scalable_possible(const struct vtd_unit *v)
+{
+  return VTD_ECAP_SMTS(v->ecap) && VTD_ECAP_QI(v->ecap) && !vtd_force_register_invalidation &&
+         (VTD_ECAP_SLTS(v->ecap) || VTD_ECAP_FLTS(v->ecap));
+}
+
+/* First-stage tables where asked for (or where they are the only stage) and possible. */
+static bool wants_first_stage(const struct vtd_unit *v)
+{
+  if (!scalable_possible(v) || vtd_mode_choice == VTD_MODE_LEGACY || !VTD_ECAP_FLTS(v->ecap))
+    return false;
+  return vtd_stage_choice == VTD_STAGE_FIRST ||
+         (vtd_stage_choice == VTD_STAGE_AUTO && !VTD_ECAP_SLTS(v->ecap));
+}
+
 static const char *vtd_feature_gap(const struct iommu_unit *u, enum iommu_feature f)
 {
   const struct vtd_unit *v = vtd(u);
+  bool fs = wants_first_stage(v);
   switch (f) {
   case IOMMU_FEAT_DMA:
-    if (max_agaw_bits(v) == 0)
+    if (vtd_stage_choice == VTD_STAGE_FIRST && !fs)
+      return VTD_ECAP_FLTS(v->ecap) ? "first-stage tables need scalable mode (ECAP.SMTS=1, QI)"
+                                    : "ECAP.FLTS=0 (first-stage tables requested)";
+    if (max_agaw_bits(v) == 0 && !fs)
       return "CAP.SAGAW=0 (no second-stage translation)";
     if ((!VTD_ECAP_QI(v->ecap) || vtd_force_register_invalidation) && ((v->ver >> 4) & 0xf) >= 6)
       return "register-based invalidation is rejected on VT-d 6+ (VER.MAX>=6) and ECAP.QI "
              "is 0 or not used";
     return NULL;
   case IOMMU_FEAT_SUPERPAGE_2M:
+    if (fs)
+      return NULL; /* first-stage 2M pages are architectural */
     return (VTD_CAP_SLLPS(v->cap) & 1) ? NULL : "CAP.SLLPS bit0=0 (no 2M pages)";
   case IOMMU_FEAT_SUPERPAGE_1G:
+    if (fs)
+      return VTD_CAP_FL1GP(v->cap) ? NULL : "CAP.FL1GP=0 (no first-stage 1G pages)";
     return (VTD_CAP_SLLPS(v->cap) & 2) ? NULL : "CAP.SLLPS bit1=0 (no 1G pages)";
   case IOMMU_FEAT_PASSTHROUGH:
     return VTD_ECAP_PT(v->ecap) ? NULL : "ECAP.PT=0";
@@ -102,9 +128,9 @@ static int vtd_enable(struct iommu_unit *u)
     return IOMMU_EBUSY; /* protected memory regions enabled */
 
   v->qi = VTD_ECAP_QI(v->ecap) && !vtd_force_register_invalidation;
-  bool can_scalable = VTD_ECAP_SMTS(v->ecap) && VTD_ECAP_SLTS(v->ecap) && v->qi;
-  v->scalable = vtd_mode_choice == VTD_MODE_SCALABLE ? can_scalable
-              : vtd_mode_choice == VTD_MODE_LEGACY ? false : can_scalable;
+  v->first_stage = wants_first_stage(v);
+  v->scalable = v->first_stage || (vtd_mode_choice != VTD_MODE_LEGACY && scalable_possible(v) &&
+                                   VTD_ECAP_SLTS(v->ecap));
   v->agaw_bits = max_agaw_bits(v);
   v->levels = (v->agaw_bits - 12) / 9;
   v->aw_code = vtd_aw_code(v->agaw_bits);
@@ -282,6 +308,8 @@ static int vtd_detach(struct iommu_unit *u, uint16_t rid)
     err = vtd_flush_pasid_cache_domain(v, did);
   if (!err)
     err = vtd_flush_iotlb(v, did, 0, 0);
+  if (!err && v->first_stage)
+    err = vtd_flush_piotlb(v, did, 0, 0, 0); /* first-stage entries are PASID-tagged */
   if (v->scalable)
     drop_pasid_dev(v, rid);
   return err;
@@ -314,8 +342,11 @@ static int vtd_attach(struct iommu_domain *dom, uint16_t rid)
     if (p == NULL)
       return IOMMU_ENOMEM;
     uint64_t pe[8];
-    vtd_pasid_entry_encode(pe, pt ? VTD_PGTT_PASSTHROUGH : VTD_PGTT_SECOND_STAGE, d->pgd_phys,
-                           v->aw_code, d->did);
+    if (d->first_stage)
+      vtd_pasid_entry_encode_fl(pe, d->pgd_phys, d->levels == 5, d->did);
+    else
+      vtd_pasid_entry_encode(pe, pt ? VTD_PGTT_PASSTHROUGH : VTD_PGTT_SECOND_STAGE, d->pgd_phys,
+                             v->aw_code, d->did);
     memcpy(p->table0 + 1, pe + 1, 7 * sizeof(uint64_t)); /* PASID 0 = RID_PASID; P last */
     vtd_table_sync(v, p->table0, 64);
     p->table0[0] = pe[0];
@@ -354,9 +385,18 @@ static int vtd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
   d->dom.unit = u;
   d->dom.type = type;
   unsigned mgaw = (unsigned)VTD_CAP_MGAW(v->cap) + 1;
-  d->dom.iova_bits = v->agaw_bits < mgaw ? v->agaw_bits : mgaw;
-  d->dom.page_sizes = IOMMU_PAGE_4K | ((VTD_CAP_SLLPS(v->cap) & 1) ? IOMMU_PAGE_2M : 0) |
-                      ((VTD_CAP_SLLPS(v->cap) & 2) ? IOMMU_PAGE_1G : 0);
+  d->first_stage = v->first_stage && type == IOMMU_DOMAIN_PAGING;
+  if (d->first_stage) {
+    /* 4-level (5-level with CAP.FL5LP) first stage; IOVAs stay in the canonical lower half. */
+    d->levels = VTD_CAP_FL5LP(v->cap) ? 5 : 4;
+    d->dom.iova_bits = d->levels == 5 ? 56 : 47;
+    d->dom.page_sizes = IOMMU_PAGE_4K | IOMMU_PAGE_2M | (VTD_CAP_FL1GP(v->cap) ? IOMMU_PAGE_1G : 0);
+  } else {
+    d->levels = v->levels;
+    d->dom.iova_bits = v->agaw_bits < mgaw ? v->agaw_bits : mgaw;
+    d->dom.page_sizes = IOMMU_PAGE_4K | ((VTD_CAP_SLLPS(v->cap) & 1) ? IOMMU_PAGE_2M : 0) |
+                        ((VTD_CAP_SLLPS(v->cap) & 2) ? IOMMU_PAGE_1G : 0);
+  }
   d->did = v->next_did++;
   if (type == IOMMU_DOMAIN_PAGING) {
     d->pgd = page_alloc(1, UINT64_MAX, &d->pgd_phys);
@@ -373,11 +413,7 @@ static int vtd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
 static void vtd_domain_free(struct iommu_domain *dom)
 {
   struct vtd_domain *d = vdom(dom);
-  struct vtd_unit *v = vtd(dom->unit);
-  if (d->pgd) {
-    d->dom.iova_bits = 12 + 9 * v->levels; /* vtd_pt_free walks by the table depth */
-    vtd_pt_free(d);
-  }
+  vtd_pt_free(d);
   free(d);
 }
 
@@ -389,8 +425,11 @@ static int vtd_map(struct iommu_domain *dom, uint64_t iova, uint64_t phys, uint6
   int err = vtd_pt_map(v, vdom(dom), iova, phys, size, prot);
   if (err)
     return err;
-  /* Caching mode may cache not-present entries: not-present -> present needs a flush. */
-  return VTD_CAP_CM(v->cap) ? vtd_flush_iotlb(v, vdom(dom)->did, iova, size) : vtd_write_buffer_flush(v);
+  /* Caching mode may cache not-present second-stage entries (never first-stage ones, 6.1):
+   * not-present -> present then needs a flush. */
+  if (VTD_CAP_CM(v->cap) && !vdom(dom)->first_stage)
+    return vtd_flush_iotlb(v, vdom(dom)->did, iova, size);
+  return vtd_write_buffer_flush(v);
 }
 
 static int vtd_unmap(struct iommu_domain *dom, uint64_t iova, uint64_t size)
@@ -402,7 +441,10 @@ static int vtd_unmap(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 
 static int vtd_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 {
-  return vtd_flush_iotlb(vtd(dom->unit), vdom(dom)->did, iova, size);
+  struct vtd_domain *d = vdom(dom);
+  if (d->first_stage)
+    return vtd_flush_piotlb(vtd(dom->unit), d->did, 0 /* RID_PASID */, iova, size);
+  return vtd_flush_iotlb(vtd(dom->unit), d->did, iova, size);
 }
 
 /* ---- faults (7.2, 11.4.7) ---- */

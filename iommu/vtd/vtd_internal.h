@@ -27,6 +27,7 @@ struct vtd_unit {
 
   /* chosen at enable */
   bool scalable;
+  bool first_stage;              /* paging domains use first-stage tables */
   bool qi;
   unsigned agaw_bits, levels, aw_code;
   uint64_t *root, root_phys;
@@ -58,6 +59,8 @@ struct vtd_unit {
 struct vtd_domain {
   struct iommu_domain dom;
   uint16_t did;
+  bool first_stage;              /* x86-format first-stage tables, PGTT=1 (scalable only) */
+  unsigned levels;               /* table depth */
   uint64_t *pgd, pgd_phys;
 };
 
@@ -69,6 +72,12 @@ uint64_t vtd_pasid_dir_encode(uint64_t pasid_table_phys);
 void vtd_pasid_entry_encode(uint64_t pe[8], unsigned pgtt, uint64_t slptptr, unsigned aw_code,
                             uint16_t did);
 uint64_t vtd_sl_pte_encode(uint64_t phys, unsigned prot, bool leaf_large);
+/* First-stage entry: P, R/W, U/S (untagged requests are user requests: RID_PRIV=0), A and D
+ * preset so the walker never has to write the tables; non-leaf entries are P|RW|US|A. */
+uint64_t vtd_fl_pte_encode(uint64_t phys, unsigned prot, bool leaf, bool leaf_large);
+void vtd_pasid_entry_encode_fl(uint64_t pe[8], uint64_t flptptr, bool five_level, uint16_t did);
+void vtd_inv_piotlb(uint64_t d[4], unsigned gran, uint16_t did, uint32_t pasid, uint64_t addr,
+                    unsigned am);
 void vtd_inv_cc(uint64_t d[4], unsigned gran, uint16_t did, uint16_t sid);
 void vtd_inv_iotlb(uint64_t d[4], unsigned gran, uint16_t did, uint64_t addr, unsigned am);
 void vtd_inv_pasid_cache(uint64_t d[4], unsigned gran, uint16_t did, uint32_t pasid);
@@ -83,6 +92,7 @@ int vtd_inv_submit(struct vtd_unit *v, const uint64_t (*descs)[4], unsigned n);
 int vtd_flush_context_device(struct vtd_unit *v, uint16_t did, uint16_t sid);
 int vtd_flush_global(struct vtd_unit *v);
 int vtd_flush_iotlb(struct vtd_unit *v, uint16_t did, uint64_t iova, uint64_t size);
+int vtd_flush_piotlb(struct vtd_unit *v, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size);
 int vtd_flush_pasid_cache_domain(struct vtd_unit *v, uint16_t did);
 int vtd_write_buffer_flush(struct vtd_unit *v);
 int vtd_gcmd(struct vtd_unit *v, uint32_t bit, bool set);

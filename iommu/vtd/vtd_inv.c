@@ -170,6 +170,22 @@ int vtd_flush_iotlb(struct vtd_unit *v, uint16_t did, uint64_t iova, uint64_t si
   return vtd_inv_submit(v, (const uint64_t(*)[4])&d, 1);
 }
 
+/* First-stage mappings: PASID-based IOTLB invalidation (6.5.2.4); size 0 = the PASID. */
+int vtd_flush_piotlb(struct vtd_unit *v, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size)
+{
+  unsigned am = 0;
+  bool page = size != 0;
+  if (page) {
+    while ((IOMMU_PAGE_4K << am) < size)
+      am++;
+    if (am > VTD_CAP_MAMV(v->cap) || (iova & ((IOMMU_PAGE_4K << am) - 1)) != 0)
+      page = false;
+  }
+  uint64_t d[4];
+  vtd_inv_piotlb(d, page ? VTD_INV_PIOTLB_PAGE : VTD_INV_PIOTLB_PASID, did, pasid, iova, am);
+  return vtd_inv_submit(v, (const uint64_t(*)[4])&d, 1);
+}
+
 int vtd_queue_wait_test(struct vtd_unit *v, char *why, size_t len)
 {
   uint64_t t0 = arch_time_us();

@@ -1,5 +1,6 @@
-/* VT-d second-stage page tables (3.7, 9.8): 3/4/5 levels of 512 8-byte entries; leaves of
- * 4 KiB (level 1), 2 MiB (level 2, PS) and 1 GiB (level 3, PS). */
+/* VT-d page tables: second-stage (3.7, 9.8) and first-stage (3.6, 9.7), 3/4/5 levels of 512
+ * 8-byte entries; leaves of 4 KiB (level 1), 2 MiB (level 2, PS) and 1 GiB (level 3, PS).
+ * The formats differ only in their entry bits. */
 #include "arch/arch.h"
 #include "boot/mem.h"
 #include "iommu/vtd/vtd_internal.h"
@@ -10,6 +11,22 @@ void vtd_table_sync(const struct vtd_unit *v, const void *p, size_t len)
     arch_cache_flush(p, len);
   else
     arch_mb();
+}
+
+static bool present(const struct vtd_domain *d, uint64_t e)
+{
+  return d->first_stage ? (e & VTD_FL_P) != 0 : (e & (VTD_SL_R | VTD_SL_W)) != 0;
+}
+
+static bool large(const struct vtd_domain *d, uint64_t e)
+{
+  return (e & (d->first_stage ? VTD_FL_PS : VTD_SL_PS)) != 0;
+}
+
+static uint64_t table_entry(const struct vtd_domain *d, uint64_t phys)
+{
+  return d->first_stage ? vtd_fl_pte_encode(phys, 0, false, false)
+                        : vtd_sl_pte_encode(phys, IOMMU_PROT_READ | IOMMU_PROT_WRITE, false);
 }
 
 static unsigned level_shift(unsigned level) { return 12 + 9 * (level - 1); }
@@ -29,11 +46,12 @@ static int leaf_level(uint64_t size)
 static uint64_t *walk(const struct vtd_unit *v, struct vtd_domain *d, uint64_t iova,
                       unsigned target, bool create, int *err)
 {
+  (void)v;
   uint64_t *table = d->pgd;
-  for (unsigned level = v->levels; level > target; level--) {
+  for (unsigned level = d->levels; level > target; level--) {
     uint64_t *e = &table[index_at(iova, level)];
-    if (*e & (VTD_SL_R | VTD_SL_W)) {
-      if (*e & VTD_SL_PS) {
+    if (present(d, *e)) {
+      if (large(d, *e)) {
         *err = IOMMU_EEXIST; /* a larger leaf covers this range */
         return NULL;
       }
@@ -51,8 +69,8 @@ static uint64_t *walk(const struct vtd_unit *v, struct vtd_domain *d, uint64_t i
       return NULL;
     }
     vtd_table_sync(v, next, PAGE_SIZE);
-    /* Non-leaf entries carry R and W: permissions are the AND along the walk. */
-    *e = vtd_sl_pte_encode(phys, IOMMU_PROT_READ | IOMMU_PROT_WRITE, false);
+    /* Non-leaf entries grant everything: permissions are the AND along the walk. */
+    *e = table_entry(d, phys);
     vtd_table_sync(v, e, sizeof(*e));
     table = next;
   }
@@ -63,19 +81,22 @@ int vtd_pt_map(struct vtd_unit *v, struct vtd_domain *d, uint64_t iova, uint64_t
                unsigned prot)
 {
   int level = leaf_level(size);
-  if (level < 0 || (iova | phys) & (size - 1) || (unsigned)level > v->levels)
+  if (level < 0 || (iova | phys) & (size - 1) || (unsigned)level > d->levels)
     return IOMMU_ERANGE;
-  if (v->agaw_bits < 64 && (iova + size - 1) >> v->agaw_bits)
+  if ((iova + size - 1) >> d->dom.iova_bits)
     return IOMMU_ERANGE;
   if (prot == 0)
     return IOMMU_ERANGE; /* R=W=0 would be a not-present entry */
+  if (d->first_stage && !(prot & IOMMU_PROT_READ))
+    return IOMMU_EUNSUPPORTED; /* first stage has no write-only pages */
   int err = IOMMU_OK;
   uint64_t *e = walk(v, d, iova, (unsigned)level, true, &err);
   if (e == NULL)
     return err;
-  if (*e & (VTD_SL_R | VTD_SL_W))
+  if (present(d, *e))
     return IOMMU_EEXIST;
-  *e = vtd_sl_pte_encode(phys, prot, level > 1);
+  *e = d->first_stage ? vtd_fl_pte_encode(phys, prot, true, level > 1)
+                      : vtd_sl_pte_encode(phys, prot, level > 1);
   vtd_table_sync(v, e, sizeof(*e));
   return IOMMU_OK;
 }
@@ -89,27 +110,26 @@ int vtd_pt_unmap(struct vtd_unit *v, struct vtd_domain *d, uint64_t iova, uint64
   uint64_t *e = walk(v, d, iova, (unsigned)level, false, &err);
   if (e == NULL)
     return err;
-  if (!(*e & (VTD_SL_R | VTD_SL_W)) || (level > 1 && !(*e & VTD_SL_PS)))
+  if (!present(d, *e) || (level > 1 && !large(d, *e)))
     return IOMMU_ENOENT;
   *e = 0;
   vtd_table_sync(v, e, sizeof(*e));
   return IOMMU_OK;
 }
 
-static void free_table(uint64_t *table, unsigned level)
+static void free_table(const struct vtd_domain *d, uint64_t *table, unsigned level)
 {
   if (level > 1)
     for (unsigned i = 0; i < 512; i++)
-      if ((table[i] & (VTD_SL_R | VTD_SL_W)) && !(table[i] & VTD_SL_PS))
-        free_table(phys_to_virt(table[i] & VTD_SL_ADDR_MASK), level - 1);
+      if (present(d, table[i]) && !large(d, table[i]))
+        free_table(d, phys_to_virt(table[i] & VTD_SL_ADDR_MASK), level - 1);
   page_free(table, 1);
 }
 
 void vtd_pt_free(struct vtd_domain *d)
 {
   if (d->pgd) {
-    /* Levels are recorded in the domain's width: 39 -> 3, 48 -> 4, 57 -> 5. */
-    free_table(d->pgd, (d->dom.iova_bits - 12) / 9);
+    free_table(d, d->pgd, d->levels);
     d->pgd = NULL;
   }
 }

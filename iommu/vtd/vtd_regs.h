@@ -32,6 +32,8 @@
 #define VTD_CAP_PSI(c) REG_BIT(c, 39)
 #define VTD_CAP_NFR(c) REG_FIELD(c, 47, 40)   /* number of fault recording registers - 1 */
 #define VTD_CAP_MAMV(c) REG_FIELD(c, 53, 48)
+#define VTD_CAP_FL1GP(c) REG_BIT(c, 56)
+#define VTD_CAP_FL5LP(c) REG_BIT(c, 60)
 #define VTD_CAP_ESRTPS(c) REG_BIT(c, 63)
 
 /* ECAP (11.4.3) */
@@ -43,6 +45,7 @@
 #define VTD_ECAP_PASID(e) REG_BIT(e, 40)
 #define VTD_ECAP_SMTS(e) REG_BIT(e, 43)
 #define VTD_ECAP_SLTS(e) REG_BIT(e, 46)   /* SSTS in VT-d 5.x */
+#define VTD_ECAP_FLTS(e) REG_BIT(e, 47)   /* FSTS in VT-d 5.x */
 
 /* GCMD / GSTS (11.4.4): same bit positions; SRTP, WBF, SIRTP are one-shot commands. */
 #define VTD_GCMD_TE (1u << 31)
@@ -116,6 +119,18 @@
 #define VTD_SL_W (1ull << 1)
 #define VTD_SL_PS (1ull << 7)
 #define VTD_SL_ADDR_MASK 0x000ffffffffff000ull
+/* First-stage entries (9.7): x86-style; 63:52 ignored in 5.10 */
+#define VTD_FL_P (1ull << 0)
+#define VTD_FL_RW (1ull << 1)
+#define VTD_FL_US (1ull << 2)
+#define VTD_FL_A (1ull << 5)
+#define VTD_FL_D (1ull << 6)
+#define VTD_FL_PS (1ull << 7)
+/* PASID entry qword 2 (9.6): SRE 128, FSPM 131:130, FSPTPTR 191:140 */
+#define VTD_PASID_Q2_FLPM_SHIFT 2
+#define VTD_INV_PIOTLB 0x6ull
+#define VTD_INV_PIOTLB_PASID 2   /* all mappings of (DID, PASID) */
+#define VTD_INV_PIOTLB_PAGE 3    /* page-selective within (DID, PASID) */
 
 /* ---- Invalidation descriptors (6.5.2) ---- */
 #define VTD_INV_CC 0x1ull

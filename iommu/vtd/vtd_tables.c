@@ -54,6 +54,33 @@ uint64_t vtd_sl_pte_encode(uint64_t phys, unsigned prot, bool leaf_large)
          ((prot & IOMMU_PROT_WRITE) ? VTD_SL_W : 0) | (leaf_large ? VTD_SL_PS : 0);
 }
 
+uint64_t vtd_fl_pte_encode(uint64_t phys, unsigned prot, bool leaf, bool leaf_large)
+{
+  uint64_t e = (phys & VTD_SL_ADDR_MASK) | VTD_FL_P | VTD_FL_US | VTD_FL_A;
+  if (!leaf)
+    return e | VTD_FL_RW; /* permissions are the AND along the walk */
+  if (prot & IOMMU_PROT_WRITE)
+    e |= VTD_FL_RW | VTD_FL_D;
+  return e | (leaf_large ? VTD_FL_PS : 0);
+}
+
+void vtd_pasid_entry_encode_fl(uint64_t pe[8], uint64_t flptptr, bool five_level, uint16_t did)
+{
+  memset(pe, 0, 8 * sizeof(uint64_t));
+  pe[0] = VTD_PASID_P | VTD_PGTT_FIRST_STAGE << VTD_PASID_PGTT_SHIFT;
+  pe[1] = did;
+  /* SRE 0: user requests only; FSPM 00 4-level, 01 5-level; WPE, EAFE off. */
+  pe[2] = (five_level ? 1ull : 0ull) << VTD_PASID_Q2_FLPM_SHIFT | (flptptr & VTD_SL_ADDR_MASK);
+}
+
+void vtd_inv_piotlb(uint64_t d[4], unsigned gran, uint16_t did, uint32_t pasid, uint64_t addr,
+                    unsigned am)
+{
+  d[0] = VTD_INV_PIOTLB | VTD_INV_G(gran) | VTD_INV_DID(did) | (uint64_t)(pasid & 0xfffffu) << 32;
+  d[1] = gran == VTD_INV_PIOTLB_PAGE ? ((addr & ~0xfffull) | (am & 0x3fu)) : 0;
+  d[2] = d[3] = 0;
+}
+
 void vtd_inv_cc(uint64_t d[4], unsigned gran, uint16_t did, uint16_t sid)
 {
   d[0] = VTD_INV_CC | VTD_INV_G(gran) | VTD_INV_DID(did) | VTD_INV_CC_SID(sid);

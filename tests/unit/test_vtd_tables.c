@@ -144,7 +144,7 @@ static void page_table_walk(void **state)
 {
   (void)state;
   struct vtd_unit v = { .ecap = 1 /* coherent */, .levels = 4, .agaw_bits = 48 };
-  struct vtd_domain d = { .dom = { .iova_bits = 48 } };
+  struct vtd_domain d = { .dom = { .iova_bits = 48 }, .levels = 4 };
   d.pgd = page_alloc(1, UINT64_MAX, &d.pgd_phys);
   uint64_t iova = 0x0000801234567000ull;
   assert_int_equal(vtd_pt_map(&v, &d, iova, 0xabc000, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_OK);
@@ -172,6 +172,68 @@ static void page_table_walk(void **state)
   vtd_pt_free(&d); /* ASan's leak check proves every table page is freed */
 }
 
+static void first_stage_formats(void **state)
+{
+  (void)state;
+  uint64_t e = vtd_fl_pte_encode(0x12345000ull, IOMMU_PROT_READ, true, false);
+  assert_int_equal(e & 1, 1);                             /* P */
+  assert_int_equal((e >> 1) & 1, 0);                      /* R/W: read-only */
+  assert_int_equal((e >> 2) & 1, 1);                      /* U/S: untagged requests are user */
+  assert_int_equal((e >> 3) & 3, 0);                      /* PWT, PCD */
+  assert_int_equal((e >> 5) & 1, 1);                      /* A preset */
+  assert_int_equal((e >> 6) & 1, 0);                      /* D only for writable leaves */
+  assert_int_equal((e >> 7) & 1, 0);                      /* PS */
+  assert_int_equal(e & VTD_SL_ADDR_MASK, 0x12345000ull);
+  e = vtd_fl_pte_encode(0x40000000ull, IOMMU_PROT_READ | IOMMU_PROT_WRITE, true, true);
+  assert_int_equal((e >> 1) & 1, 1);
+  assert_int_equal((e >> 6) & 1, 1);
+  assert_int_equal((e >> 7) & 1, 1);
+  e = vtd_fl_pte_encode(0x7000, 0, false, false);         /* non-leaf */
+  assert_int_equal(e & 0x7f, 0x27);                       /* P RW US A */
+  uint64_t pe[8];
+  vtd_pasid_entry_encode_fl(pe, 0xabc000ull, false, 0x33);
+  assert_int_equal(pe[0] & 1, 1);
+  assert_int_equal((pe[0] >> 6) & 7, 1);                  /* PGTT 001b */
+  assert_int_equal(pe[0] & ~0x1ffull, 0);                 /* no second-stage pointer */
+  assert_int_equal(pe[1], 0x33);                          /* DID */
+  assert_int_equal(pe[2] & 1, 0);                         /* SRE off */
+  assert_int_equal((pe[2] >> 2) & 3, 0);                  /* FSPM 4-level */
+  assert_int_equal(pe[2] & ~0xfffull, 0xabc000ull);       /* FSPTPTR 191:140 */
+  vtd_pasid_entry_encode_fl(pe, 0xabc000ull, true, 0x33);
+  assert_int_equal((pe[2] >> 2) & 3, 1);                  /* FSPM 5-level */
+  uint64_t d[4];
+  vtd_inv_piotlb(d, VTD_INV_PIOTLB_PAGE, 5, 0x12345, 0x200000, 9);
+  assert_int_equal(d[0] & 0xf, 6);                        /* type 6 */
+  assert_int_equal((d[0] >> 4) & 3, 3);                   /* G: page within PASID */
+  assert_int_equal((d[0] >> 16) & 0xffff, 5);
+  assert_int_equal((d[0] >> 32) & 0xfffff, 0x12345);
+  assert_int_equal(d[1], 0x200000ull | 9);
+  vtd_inv_piotlb(d, VTD_INV_PIOTLB_PASID, 5, 0, 0x200000, 9);
+  assert_int_equal((d[0] >> 4) & 3, 2);
+  assert_int_equal(d[1], 0);
+}
+
+static void first_stage_walk(void **state)
+{
+  (void)state;
+  struct vtd_unit v = { .ecap = 1 };
+  struct vtd_domain d = { .dom = { .iova_bits = 47 }, .levels = 4, .first_stage = true };
+  d.pgd = page_alloc(1, UINT64_MAX, &d.pgd_phys);
+  uint64_t iova = 0x00007f0000201000ull;
+  assert_int_equal(vtd_pt_map(&v, &d, iova, 0x99000, IOMMU_PAGE_4K, IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
+  uint64_t *t = d.pgd;
+  for (unsigned level = 4; level > 1; level--) {
+    uint64_t e = *entry_at(t, iova, level);
+    assert_int_equal(e & 0x7, 0x7);                       /* P RW US on every level */
+    t = phys_to_virt(e & VTD_SL_ADDR_MASK);
+  }
+  assert_int_equal(*entry_at(t, iova, 1), 0x99000ull | 0x67);
+  assert_int_equal(vtd_pt_map(&v, &d, 0x5000, 0x5000, IOMMU_PAGE_4K, IOMMU_PROT_WRITE), IOMMU_EUNSUPPORTED);
+  assert_int_equal(vtd_pt_map(&v, &d, 1ull << 47, 0, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_ERANGE);
+  assert_int_equal(vtd_pt_unmap(&v, &d, iova, IOMMU_PAGE_4K), IOMMU_OK);
+  vtd_pt_free(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -182,6 +244,8 @@ int main(void)
     cmocka_unit_test(invalidation_descriptors),
     cmocka_unit_test(aw_and_fault_reasons),
     cmocka_unit_test(page_table_walk),
+    cmocka_unit_test(first_stage_formats),
+    cmocka_unit_test(first_stage_walk),
   };
   return cmocka_run_group_tests_name("vtd_tables", tests, NULL, NULL);
 }
