@@ -58,19 +58,28 @@ const char *uefi_image_dir(void)
   return image_dir;
 }
 
-EFI_STATUS uefi_esp_read(const char *path, char *buf, UINTN *len)
+/* Opens path on the image's volume; on success *root and *f are open (close both). */
+static EFI_STATUS open_file(const char *path, UINT64 mode, EFI_FILE_HANDLE *root, EFI_FILE_HANDLE *f)
 {
-  EFI_FILE_HANDLE root, f;
   CHAR16 wpath[256];
-  EFI_STATUS st = open_root(&root);
+  EFI_STATUS st = open_root(root);
   if (EFI_ERROR(st))
     return st;
   to_ucs2(path, wpath, 256);
-  st = uefi_call_wrapper(root->Open, 5, root, &f, wpath, EFI_FILE_MODE_READ, 0);
-  if (!EFI_ERROR(st)) {
-    st = uefi_call_wrapper(f->Read, 3, f, len, buf);
-    uefi_call_wrapper(f->Close, 1, f);
-  }
+  st = uefi_call_wrapper((*root)->Open, 5, *root, f, wpath, mode, 0);
+  if (EFI_ERROR(st))
+    uefi_call_wrapper((*root)->Close, 1, *root);
+  return st;
+}
+
+EFI_STATUS uefi_esp_read(const char *path, char *buf, UINTN *len)
+{
+  EFI_FILE_HANDLE root, f;
+  EFI_STATUS st = open_file(path, EFI_FILE_MODE_READ, &root, &f);
+  if (EFI_ERROR(st))
+    return st;
+  st = uefi_call_wrapper(f->Read, 3, f, len, buf);
+  uefi_call_wrapper(f->Close, 1, f);
   uefi_call_wrapper(root->Close, 1, root);
   return st;
 }
@@ -78,24 +87,18 @@ EFI_STATUS uefi_esp_read(const char *path, char *buf, UINTN *len)
 EFI_STATUS uefi_esp_write(const char *path, const void *buf, UINTN len)
 {
   EFI_FILE_HANDLE root, f;
-  CHAR16 wpath[256];
-  EFI_STATUS st = open_root(&root);
+  /* Delete first so a shorter result does not leave the old file's tail behind. */
+  if (!EFI_ERROR(open_file(path, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE, &root, &f))) {
+    uefi_call_wrapper(f->Delete, 1, f);
+    uefi_call_wrapper(root->Close, 1, root);
+  }
+  EFI_STATUS st = open_file(path, EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE,
+                            &root, &f);
   if (EFI_ERROR(st))
     return st;
-  to_ucs2(path, wpath, 256);
-  /* Delete first so a shorter result does not leave the old file's tail behind. */
-  if (!EFI_ERROR(uefi_call_wrapper(root->Open, 5, root, &f, wpath,
-                                   EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE, 0)))
-    uefi_call_wrapper(f->Delete, 1, f);
-  st = uefi_call_wrapper(root->Open, 5, root, &f, wpath,
-                         EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE, 0);
-  if (!EFI_ERROR(st)) {
-    UINTN n = len;
-    st = uefi_call_wrapper(f->Write, 3, f, &n, (void *)buf);
-    EFI_STATUS cst = uefi_call_wrapper(f->Close, 1, f);
-    if (!EFI_ERROR(st) && EFI_ERROR(cst))
-      st = cst;
-  }
+  UINTN n = len;
+  st = uefi_call_wrapper(f->Write, 3, f, &n, (void *)buf);
+  EFI_STATUS cst = uefi_call_wrapper(f->Close, 1, f);
   uefi_call_wrapper(root->Close, 1, root);
-  return st;
+  return EFI_ERROR(st) ? st : cst;
 }

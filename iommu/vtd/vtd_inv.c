@@ -71,6 +71,17 @@ static void put_desc(struct vtd_unit *v, const uint64_t d[4])
 
 static uint64_t iqt_value(const struct vtd_unit *v) { return (uint64_t)v->iq_tail * v->desc_size; }
 
+/* Appends a wait descriptor with the next sequence number and moves the tail. */
+static void post_wait(struct vtd_unit *v)
+{
+  uint64_t w[4];
+  v->wait_seq++;
+  vtd_inv_wait(w, v->wait_seq, v->wait_phys);
+  put_desc(v, w);
+  arch_mb();
+  mmio_write64(v->base + VTD_REG_IQT, iqt_value(v));
+}
+
 /* Queues n descriptors plus a wait descriptor and polls the status write. */
 int vtd_inv_submit(struct vtd_unit *v, const uint64_t (*descs)[4], unsigned n)
 {
@@ -78,12 +89,7 @@ int vtd_inv_submit(struct vtd_unit *v, const uint64_t (*descs)[4], unsigned n)
     return IOMMU_EUNSUPPORTED;
   for (unsigned i = 0; i < n; i++)
     put_desc(v, descs[i]);
-  uint64_t w[4];
-  v->wait_seq++;
-  vtd_inv_wait(w, v->wait_seq, v->wait_phys);
-  put_desc(v, w);
-  arch_mb();
-  mmio_write64(v->base + VTD_REG_IQT, iqt_value(v));
+  post_wait(v);
   if (!arch_poll(wait_done, v, VTD_TIMEOUT_US))
     return queue_error(v) ? IOMMU_EBADREG : IOMMU_ETIMEDOUT;
   return IOMMU_OK;
@@ -149,19 +155,24 @@ int vtd_flush_global(struct vtd_unit *v)
   return vtd_inv_submit(v, (const uint64_t(*)[4])d, n);
 }
 
+/* Whether [iova, iova+size) can be invalidated page-selectively, and with which address
+ * mask: 2^am pages aligned to their size, am at most CAP.MAMV. size 0 means "all". */
+static bool page_selective(const struct vtd_unit *v, uint64_t iova, uint64_t size, unsigned *am)
+{
+  *am = 0;
+  if (size == 0)
+    return false;
+  while ((IOMMU_PAGE_4K << *am) < size)
+    (*am)++;
+  return *am <= VTD_CAP_MAMV(v->cap) && (iova & ((IOMMU_PAGE_4K << *am) - 1)) == 0;
+}
+
 /* Second-stage mappings are invalidated with IOTLB descriptors in both modes (a PASID-based
  * IOTLB invalidation does not touch PGTT=second-stage entries, 6.5.2.4). size 0 = domain. */
 int vtd_flush_iotlb(struct vtd_unit *v, uint16_t did, uint64_t iova, uint64_t size)
 {
   unsigned am = 0;
-  bool page = size != 0 && VTD_CAP_PSI(v->cap);
-  if (page) {
-    while ((IOMMU_PAGE_4K << am) < size)
-      am++;
-    /* Address mask covers 2^am pages aligned to that size; fall back when too wide. */
-    if (am > VTD_CAP_MAMV(v->cap) || (iova & ((IOMMU_PAGE_4K << am) - 1)) != 0)
-      page = false;
-  }
+  bool page = VTD_CAP_PSI(v->cap) && page_selective(v, iova, size, &am);
   if (!v->qi)
     return page ? reg_iotlb(v, VTD_IOTLB_IIRG_PAGE, did, iova, am)
                 : reg_iotlb(v, VTD_IOTLB_IIRG_DOMAIN, did, 0, 0);
@@ -173,14 +184,8 @@ int vtd_flush_iotlb(struct vtd_unit *v, uint16_t did, uint64_t iova, uint64_t si
 /* First-stage mappings: PASID-based IOTLB invalidation (6.5.2.4); size 0 = the PASID. */
 int vtd_flush_piotlb(struct vtd_unit *v, uint16_t did, uint32_t pasid, uint64_t iova, uint64_t size)
 {
-  unsigned am = 0;
-  bool page = size != 0;
-  if (page) {
-    while ((IOMMU_PAGE_4K << am) < size)
-      am++;
-    if (am > VTD_CAP_MAMV(v->cap) || (iova & ((IOMMU_PAGE_4K << am) - 1)) != 0)
-      page = false;
-  }
+  unsigned am;
+  bool page = page_selective(v, iova, size, &am);
   uint64_t d[4];
   vtd_inv_piotlb(d, page ? VTD_INV_PIOTLB_PAGE : VTD_INV_PIOTLB_PASID, did, pasid, iova, am);
   return vtd_inv_submit(v, (const uint64_t(*)[4])&d, 1);
@@ -224,12 +229,7 @@ int vtd_queue_error_test(struct vtd_unit *v, char *why, size_t len)
   uint64_t bad[4] = { 0x0full, 0, 0, 0 }; /* type 0xF: reserved */
   unsigned bad_slot = v->iq_tail;
   put_desc(v, bad);
-  uint64_t w[4];
-  v->wait_seq++;
-  vtd_inv_wait(w, v->wait_seq, v->wait_phys);
-  put_desc(v, w);
-  arch_mb();
-  mmio_write64(v->base + VTD_REG_IQT, iqt_value(v));
+  post_wait(v);
   if (!arch_poll(iqe_set, v, VTD_TIMEOUT_US)) {
     snprintf(why, len, "descriptor type 0xF at slot %u: no FSTS.IQE within %u us (status 0x%x)",
              bad_slot, VTD_TIMEOUT_US, *v->wait_status);
@@ -239,6 +239,7 @@ int vtd_queue_error_test(struct vtd_unit *v, char *why, size_t len)
   uint64_t iqercd = mmio_read64(v->base + VTD_REG_IQERCD);
   bool head_ok = iqh == (uint64_t)bad_slot * v->desc_size;
   /* Replace the bad descriptor by a wait with the same sequence number. */
+  uint64_t w[4];
   vtd_inv_wait(w, v->wait_seq, v->wait_phys);
   memcpy(v->iq + (size_t)bad_slot * v->desc_size, w, v->desc_size);
   arch_mb();

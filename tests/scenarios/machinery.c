@@ -6,32 +6,28 @@
 #include "boot/report.h"
 #include "tests/scenarios/dma_env.h"
 
-static void queue_wait(struct scenario_ctx *ctx)
+/* queue.wait / queue.error: the driver's own test of its command/invalidation queue. */
+static void run_queue_test(struct scenario_ctx *ctx, const char *id,
+                           int (*test)(struct iommu_unit *, char *, size_t))
 {
   struct dma_env e;
   static const enum iommu_feature needs[] = { IOMMU_FEAT_QUEUE };
-  if (!dma_env_open(&e, ctx, "queue.wait", needs, 1))
-    goto out;
-  char why[200] = "";
-  int err = e.unit->ops->queue_wait(e.unit, why, sizeof(why));
-  report("queue.wait", ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "",
-         err ? ": " : "", why);
-out:
+  if (dma_env_open(&e, ctx, id, needs, 1)) {
+    char why[240] = "";
+    int err = test(e.unit, why, sizeof(why));
+    report(id, ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "", err ? ": " : "", why);
+  }
   dma_env_close(&e);
+}
+
+static void queue_wait(struct scenario_ctx *ctx)
+{
+  run_queue_test(ctx, "queue.wait", ctx->unit ? ctx->unit->ops->queue_wait : NULL);
 }
 
 static void queue_error(struct scenario_ctx *ctx)
 {
-  struct dma_env e;
-  static const enum iommu_feature needs[] = { IOMMU_FEAT_QUEUE };
-  if (!dma_env_open(&e, ctx, "queue.error", needs, 1))
-    goto out;
-  char why[240] = "";
-  int err = e.unit->ops->queue_error(e.unit, why, sizeof(why));
-  report("queue.error", ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "",
-         err ? ": " : "", why);
-out:
-  dma_env_close(&e);
+  run_queue_test(ctx, "queue.error", ctx->unit ? ctx->unit->ops->queue_error : NULL);
 }
 
 /* More faults than recording slots, from alternating sources (hardware may collapse faults
