@@ -11,7 +11,7 @@
 
 #define VTD_TIMEOUT_US 1000000u   /* any command, queue or status wait */
 #define VTD_IQ_PAGES 1u           /* QS = 0: one 4 KiB page */
-#define VTD_MAX_PASID_DEVS 32     /* devices with a scalable-mode PASID directory */
+#define VTD_MAX_PASID_DEVS 256    /* devices with a scalable-mode PASID directory (2 pages each) */
 
 struct vtd_pasid_dev {
   uint16_t rid;
