@@ -14,6 +14,7 @@ CORE_SRCS := arch/poll.c \
   iommu/iommu.c iommu/regfield.c \
   iommu/vtd/vtd_caps.c iommu/vtd/vtd.c iommu/vtd/vtd_tables.c iommu/vtd/vtd_inv.c \
   iommu/vtd/vtd_pgtable.c \
+  iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c iommu/amd/amd_pgtable.c \
   iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/initiator/edu.c \
   ioasid/ioasid.c \
   tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \

@@ -3,13 +3,7 @@
 #include <stdlib.h>
 
 #include "arch/arch.h"
-#include "iommu/amd/amd_regs.h"
-#include "iommu/iommu.h"
-#include "iommu/regfield.h"
-
-struct amd_unit {
-  uint64_t efr;
-};
+#include "iommu/amd/amd_internal.h"
 
 static void m_hats(uint64_t v, char *b, size_t n)
 {
@@ -49,12 +43,13 @@ static const struct regfield efr_fields[] = {
   { "ForcePhyDestSup", 62, 62, NULL },{ "SNPSup", 63, 63, NULL },
 };
 
-static int amd_probe(struct iommu_unit *u)
+int amd_probe(struct iommu_unit *u)
 {
   struct amd_unit *a = calloc(1, sizeof(*a));
   if (a == NULL)
     return IOMMU_ENOMEM;
   u->priv = a;
+  a->base = u->base;
   a->efr = mmio_read64(u->base + AMD_MMIO_EFR);
   if (a->efr == ~0ull)
     return IOMMU_ENODEV;
@@ -68,16 +63,19 @@ static int amd_probe(struct iommu_unit *u)
   return IOMMU_OK;
 }
 
-static void amd_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx)
+void amd_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx)
 {
   const struct amd_unit *a = u->priv;
   regfield_describe("EFR", a->efr, efr_fields, sizeof(efr_fields) / sizeof(efr_fields[0]), line, ctx);
 }
 
-static int amd_check(const struct iommu_unit *u, const struct platform *plat, char *why, size_t n)
+int amd_check(const struct iommu_unit *u, const struct platform *plat, char *why, size_t n)
 {
-  const struct amd_unit *a = u->priv;
+  struct amd_unit *a = u->priv;
   const struct ivrs_ivhd *h = &plat->ivrs.ivhd[u->acpi_index];
+  /* The driver sizes the device table and applies IVHD settings from here on. */
+  a->plat = plat;
+  a->ivhd = h;
   if (AMD_EFR_HATS(a->efr) == 3) {
     snprintf(why, n, "EFR.HATS=3 is reserved");
     return IOMMU_EBADREG;
@@ -111,15 +109,3 @@ static int amd_check(const struct iommu_unit *u, const struct platform *plat, ch
            erratum);
   return IOMMU_OK;
 }
-
-static const char *amd_feature_gap(const struct iommu_unit *u, enum iommu_feature f)
-{
-  (void)u;
-  (void)f;
-  return "amd driver: DMA remapping not implemented yet (issue 5)";
-}
-
-const struct iommu_ops amd_ops = {
-  .name = "amd", .probe = amd_probe, .describe_caps = amd_describe, .check_caps = amd_check,
-  .feature_gap = amd_feature_gap,
-};

@@ -1,0 +1,157 @@
+/* AMD-Vi driver state and the pieces its files share. */
+#ifndef IOMMU_AMD_INTERNAL_H
+#define IOMMU_AMD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iommu/amd/amd_regs.h"
+#include "iommu/iommu.h"
+#include "iommu/regfield.h"
+
+#define AMD_TIMEOUT_US 1000000u      /* any command, register or status wait */
+#define AMD_EVT_SELFTEST_US 20000u   /* how long an event the driver provoked may take */
+#define AMD_CMD_ENTRIES 256u         /* ComLen = 8: one 4 KiB page (the minimum) */
+#define AMD_EVT_ENTRIES 256u         /* EventLen = 8: one 4 KiB page (the minimum) */
+/* The event log is used through a window: the head pointer is kept AMD_EVT_WINDOW + 1
+ * entries ahead of the driver's read position, so the hardware overflows after
+ * AMD_EVT_WINDOW events (the log itself cannot be smaller than 256 entries). */
+#define AMD_EVT_WINDOW 32u
+#define AMD_ENTRY_BYTES 16u          /* command and event entries */
+#define AMD_DTE_BYTES 32u
+#define AMD_MAX_LEVELS 6u
+#define AMD_MAX_ALIASES 2u
+
+/* Options a lab may set (0 = the most levels EFR.HATS allows). */
+extern unsigned amd_levels_choice;
+
+struct ivrs_ivhd;
+
+struct amd_unit {
+  uint64_t base;
+  uint64_t efr;
+  /* Known once check_caps ran (discover.caps); NULL otherwise: the device table then covers
+   * every device ID and no IVHD setting byte is applied. */
+  const struct platform *plat;
+  const struct ivrs_ivhd *ivhd;
+
+  /* chosen at enable */
+  unsigned levels;               /* v1 paging mode of every paging domain */
+  uint64_t *devtab, devtab_phys;
+  unsigned devtab_pages;
+  uint32_t n_devids;             /* entries in the device table */
+  uint8_t *cmdbuf;
+  uint64_t cmd_phys;
+  unsigned cmd_tail;             /* entry index the next command goes to */
+  uint8_t *evtlog;
+  uint64_t evt_phys;
+  unsigned evt_read;             /* entry index of the next event to read */
+  volatile uint64_t *sem;        /* COMPLETION_WAIT store target */
+  uint64_t sem_phys, seq;
+  uint64_t control;              /* value the driver keeps in the control register */
+  uint64_t domids[65536 / 64];   /* allocated domain IDs (bit set = in use); 0 never used */
+
+  /* event log self-test at enable: empty when the log works */
+  bool evt_tested;
+  char evt_gap[160];
+
+  /* registers as found at enable, restored at disable */
+  struct {
+    uint64_t devtab, cmdbuf, evtlog, control, excl_base, excl_limit;
+    uint64_t cmd_head, cmd_tail, evt_head, evt_tail, status;
+  } entry;
+
+  /* injection */
+  uint64_t saved_dte[4];
+  uint64_t *bad_devtab, bad_devtab_phys;
+};
+
+struct amd_domain {
+  struct iommu_domain dom;
+  uint16_t domid;
+  uint64_t *root, root_phys;
+  unsigned levels;
+};
+
+/* A decoded event log entry (the driver's view before it becomes an iommu_fault). */
+struct amd_event {
+  unsigned type;
+  uint16_t devid;
+  uint16_t domid;                /* IO_PAGE_FAULT / PAGE_TAB_HW_ERROR with GN = 0 */
+  uint32_t pasid;                /* with GN = 1 */
+  uint32_t flags;                /* [27:16] of the second dword */
+  uint64_t addr;
+};
+
+/* amd_tables.c: encoders and decoders of the in-memory formats (pure; host-tested) */
+void amd_dte_blocked(uint64_t dte[4], uint8_t ivhd_setting);
+void amd_dte_passthrough(uint64_t dte[4], uint16_t domid, uint8_t ivhd_setting);
+void amd_dte_translate(uint64_t dte[4], uint64_t root_phys, unsigned levels, uint16_t domid,
+                       uint8_t ivhd_setting);
+void amd_dte_set_gcr3(uint64_t dte[4], uint64_t gcr3_table_phys, unsigned glx, bool giov);
+uint64_t amd_dte_gcr3(const uint64_t dte[4]);
+bool amd_dte_is_blocked(const uint64_t dte[4]);
+uint64_t amd_pde_encode(uint64_t table_phys, unsigned next_level);
+uint64_t amd_pte_encode(uint64_t phys, unsigned prot);
+uint64_t amd_pte_large_encode(uint64_t phys, uint64_t size, unsigned prot);
+/* Page size of a leaf found at level (1 = 4 KiB table): NL 0 gives the level's size, NL 7
+ * the size encoded in the address; 0 when the entry is not a leaf or malformed. */
+uint64_t amd_pte_leaf_size(uint64_t pte, unsigned level);
+uint64_t amd_gcr3_entry_encode(uint64_t v2_root_phys);
+uint64_t amd_v2_pte_encode(uint64_t phys, unsigned prot, bool large);
+void amd_cmd_completion_wait(uint64_t cmd[2], uint64_t store_phys, uint64_t data);
+void amd_cmd_inv_devtab_entry(uint64_t cmd[2], uint16_t devid);
+/* Range [iova, iova + size) (size 0 = the whole domain), widened to the aligned power of two
+ * the S encoding can name. */
+void amd_cmd_inv_iommu_pages(uint64_t cmd[2], uint16_t domid, uint64_t iova, uint64_t size, bool pde);
+void amd_cmd_inv_iommu_all(uint64_t cmd[2]);
+void amd_event_decode(const uint64_t raw[2], struct amd_event *ev);
+const char *amd_event_name(unsigned type);
+/* The fault the event means, as the core describes faults. */
+void amd_event_to_fault(const struct amd_event *ev, struct iommu_fault *f);
+/* Free entries of a ring of n entries for a producer at tail and a consumer at head. */
+unsigned amd_ring_free(unsigned head, unsigned tail, unsigned n);
+unsigned amd_levels_bits(unsigned levels);
+
+/* amd_cmd.c: command buffer and event log */
+void amd_table_sync(const void *p, size_t len);
+int amd_wait_status(const struct amd_unit *a, uint64_t mask, uint64_t want);
+int amd_write_control(struct amd_unit *a, uint64_t control);
+int amd_cmd_submit(struct amd_unit *a, const uint64_t (*cmds)[2], unsigned n);
+int amd_cmd_restart(struct amd_unit *a);
+int amd_flush_devtab(struct amd_unit *a, uint16_t devid, int old_domid);
+int amd_flush_pages(struct amd_unit *a, uint16_t domid, uint64_t iova, uint64_t size);
+int amd_flush_all(struct amd_unit *a);
+/* Reads up to max events and hands their slots back; once the log is empty, restarts
+ * logging after an overflow (reported in *overflow). */
+unsigned amd_evt_read(struct amd_unit *a, struct amd_event *out, unsigned max, bool *overflow);
+int amd_evt_restart(struct amd_unit *a);
+void amd_evt_selftest(struct amd_unit *a);
+int amd_queue_wait_test(struct amd_unit *a, char *why, size_t len);
+int amd_queue_error_test(struct amd_unit *a, char *why, size_t len);
+
+/* amd_pgtable.c: v1 host page tables */
+int amd_pt_map(struct amd_domain *d, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
+int amd_pt_unmap(struct amd_domain *d, uint64_t iova, uint64_t size);
+void amd_pt_free(struct amd_domain *d);
+/* Software walk (for tests and diagnostics): output address and permissions, or 0. */
+uint64_t amd_pt_lookup(const struct amd_domain *d, uint64_t iova, unsigned *prot);
+uint64_t amd_pt_page_sizes(unsigned levels);
+
+/* amd_pgtable.c: v2 (guest) tables and the GCR3 table, host-tested until a domain type uses them */
+struct amd_v2_table {
+  uint64_t *root, root_phys;
+  unsigned levels;               /* 4 or 5 (EFR.GATS) */
+};
+int amd_v2_map(struct amd_v2_table *t, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
+uint64_t amd_v2_lookup(const struct amd_v2_table *t, uint64_t iova, unsigned *prot);
+void amd_v2_free(struct amd_v2_table *t);
+int amd_gcr3_set(uint64_t *gcr3_table, uint32_t pasid, uint64_t v2_root_phys);
+
+/* amd_caps.c */
+int amd_probe(struct iommu_unit *u);
+void amd_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx);
+int amd_check(const struct iommu_unit *u, const struct platform *plat, char *why, size_t n);
+
+#endif
