@@ -17,7 +17,8 @@ const char options_help[] =
   "  --initiator-addr-bits=N  address bits the DMA device can emit (edu: its dma_mask; 28)\n"
   "  --vtd-mode=M  legacy or scalable (default: scalable when ECAP.SMTS and SLTS allow)\n"
   "  --vtd-invalidation=registers  use CCMD/IOTLB registers instead of the queue (legacy)\n"
-  "  --vtd-stage=S first or second-stage tables for paging domains (scalable mode)\n";
+  "  --vtd-stage=S first or second-stage tables for paging domains (scalable mode)\n"
+  "  --amd-levels=N AMD-Vi page-table levels 1..6 (default: the deepest EFR.HATS allows)\n";
 
 void options_init(struct options *o)
 {
@@ -87,6 +88,15 @@ static int take_token(struct options *o, const char *tok, bool first)
     o->vtd_stage = 1;
   else if (!strcmp(tok, "--vtd-stage=second"))
     o->vtd_stage = 2;
+  else if (!strncmp(tok, "--amd-levels=", 13)) {
+    char *end;
+    unsigned long levels = strtoul(tok + 13, &end, 10);
+    if (*end || levels < 1 || levels > 6) {
+      snprintf(o->error, sizeof(o->error), "--amd-levels wants 1..6");
+      return -1;
+    }
+    o->amd_levels = (unsigned)levels;
+  }
   else if (!strncmp(tok, "--only=", 7))
     return add_glob_list(o, tok + 7);
   else if (tok[0] == '-') {

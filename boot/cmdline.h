@@ -2,7 +2,7 @@
  * image. Tokens: scenario ID globs (dma.*, discover.caps), --only=GLOB[,GLOB],
  * --list, -v/--verbose, --dump-acpi, --exit=qemu|shutdown|return, --initiator-addr-bits=N,
  * --vtd-mode=legacy|scalable, --vtd-invalidation=registers, --vtd-stage=first|second,
- * --help. */
+ * --amd-levels=N, --help. */
 #ifndef BOOT_CMDLINE_H
 #define BOOT_CMDLINE_H
 
@@ -26,6 +26,7 @@ struct options {
   int vtd_mode;           /* --vtd-mode=legacy|scalable (0 = automatic) */
   bool vtd_register_invalidation; /* --vtd-invalidation=registers */
   int vtd_stage;          /* --vtd-stage=first|second (0 = automatic) */
+  unsigned amd_levels;    /* --amd-levels=N: AMD-Vi paging mode 1..6 (0 = deepest EFR.HATS allows) */
   char error[96];         /* non-empty when a token was not understood */
 };
 

@@ -15,6 +15,7 @@
 extern int vtd_mode_choice;
 extern bool vtd_force_register_invalidation;
 extern int vtd_stage_choice;
+extern unsigned amd_levels_choice;
 
 #define HEAP_BYTES (64u << 20)
 #define CFG_NAME "bareiommu.cfg"
@@ -139,6 +140,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   vtd_mode_choice = opt.vtd_mode;
   vtd_force_register_invalidation = opt.vtd_register_invalidation;
   vtd_stage_choice = opt.vtd_stage;
+  amd_levels_choice = opt.amd_levels;
   char vendor[64];
   ucs2_to_ascii(st->FirmwareVendor, vendor, sizeof(vendor));
   if (opt.help) {

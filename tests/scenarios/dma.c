@@ -128,11 +128,11 @@ static void dma_map_levels(struct scenario_ctx *ctx)
   }
   /* The top page of the space, the lowest address with the top bit set, and one address
    * with a bit in each 9-bit level index: every level's index is non-zero somewhere. */
-  uint64_t top = 1ull << bits;
-  uint64_t iovas[3] = { top - PAGE, top >> 1, 0 };
-  for (unsigned b = 12; b < bits; b += 9)
+  uint64_t last = bits >= 64 ? ~0ull : (1ull << bits) - 1; /* highest translated address */
+  uint64_t iovas[3] = { last & ~(uint64_t)(PAGE - 1), 1ull << (bits - 1), 0 };
+  for (unsigned b = 12; b + (b / 9) % 9 < bits; b += 9)
     iovas[2] |= 1ull << (b + (b / 9) % 9);
-  iovas[2] &= (top - 1) & ~(uint64_t)(PAGE - 1);
+  iovas[2] &= last & ~(uint64_t)(PAGE - 1);
   if (!load_pattern(&e, 0xc, expect))
     goto out;
   char text[200] = "";

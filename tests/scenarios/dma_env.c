@@ -58,6 +58,14 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
     report(id, ctx->tag, false, "enabling %s failed: %s", env->unit->source, iommu_strerror(err));
     return false;
   }
+  /* Some answers are only known once the unit runs (AMD: does the event log get written?). */
+  for (unsigned i = 0; i < n_needs; i++) {
+    gap = ops->feature_gap(env->unit, needs[i]);
+    if (gap) {
+      skip(id, ctx->tag, "%s", gap);
+      return false;
+    }
+  }
   err = initiator_open(plat, 0, dma_env_initiator_addr_bits, &env->ini);
   if (err) {
     report(id, ctx->tag, false, "opening the initiator failed: %s", initiator_strerror(err));

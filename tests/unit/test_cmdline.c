@@ -45,6 +45,11 @@ static void errors_are_named(void **state)
   assert_int_equal(options_parse(&o, "--frobnicate"), -1);
   assert_non_null(strstr(o.error, "--frobnicate"));
   options_init(&o);
+  assert_int_equal(options_parse(&o, "--amd-levels=7"), -1);
+  options_init(&o);
+  assert_int_equal(options_parse(&o, "--amd-levels=4"), 0);
+  assert_int_equal(o.amd_levels, 4);
+  options_init(&o);
   assert_int_equal(options_parse(&o, "--initiator-addr-bits=99"), -1);
   options_init(&o);
   assert_int_equal(options_parse(&o, "--initiator-addr-bits=4x"), -1);
