@@ -15,7 +15,8 @@ CORE_SRCS := arch/poll.c \
   iommu/vtd/vtd_caps.c iommu/vtd/vtd.c iommu/vtd/vtd_tables.c iommu/vtd/vtd_inv.c \
   iommu/vtd/vtd_pgtable.c \
   iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c iommu/amd/amd_pgtable.c \
-  iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/initiator/edu.c \
+  iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/smmuv3/smmu.c iommu/smmuv3/smmu_tables.c \
+  iommu/smmuv3/smmu_queue.c iommu/smmuv3/smmu_pgtable.c iommu/initiator/edu.c \
   ioasid/ioasid.c \
   tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \
   tests/scenarios/dma_env.c tests/scenarios/dma.c tests/scenarios/machinery.c

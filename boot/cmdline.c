@@ -18,7 +18,9 @@ const char options_help[] =
   "  --vtd-mode=M  legacy or scalable (default: scalable when ECAP.SMTS and SLTS allow)\n"
   "  --vtd-invalidation=registers  use CCMD/IOTLB registers instead of the queue (legacy)\n"
   "  --vtd-stage=S first or second-stage tables for paging domains (scalable mode)\n"
-  "  --amd-levels=N AMD-Vi page-table levels 1..6 (default: the deepest EFR.HATS allows)\n";
+  "  --amd-levels=N AMD-Vi page-table levels 1..6 (default: the deepest EFR.HATS allows)\n"
+  "  --smmu-strtab=F linear or 2level SMMUv3 stream table (default: by IDR0.ST_LEVEL)\n"
+  "  --smmu-stage=N 1 or 2: SMMUv3 translation stage for paging domains (default: 1)\n";
 
 void options_init(struct options *o)
 {
@@ -88,6 +90,14 @@ static int take_token(struct options *o, const char *tok, bool first)
     o->vtd_stage = 1;
   else if (!strcmp(tok, "--vtd-stage=second"))
     o->vtd_stage = 2;
+  else if (!strcmp(tok, "--smmu-strtab=linear"))
+    o->smmu_strtab = 1;
+  else if (!strcmp(tok, "--smmu-strtab=2level"))
+    o->smmu_strtab = 2;
+  else if (!strcmp(tok, "--smmu-stage=1"))
+    o->smmu_stage = 1;
+  else if (!strcmp(tok, "--smmu-stage=2"))
+    o->smmu_stage = 2;
   else if (!strncmp(tok, "--amd-levels=", 13)) {
     char *end;
     unsigned long levels = strtoul(tok + 13, &end, 10);

@@ -2,7 +2,7 @@
  * image. Tokens: scenario ID globs (dma.*, discover.caps), --only=GLOB[,GLOB],
  * --list, -v/--verbose, --dump-acpi, --exit=qemu|shutdown|return, --initiator-addr-bits=N,
  * --vtd-mode=legacy|scalable, --vtd-invalidation=registers, --vtd-stage=first|second,
- * --amd-levels=N, --help. */
+ * --amd-levels=N, --smmu-strtab=linear|2level, --smmu-stage=1|2, --help. */
 #ifndef BOOT_CMDLINE_H
 #define BOOT_CMDLINE_H
 
@@ -27,6 +27,8 @@ struct options {
   bool vtd_register_invalidation; /* --vtd-invalidation=registers */
   int vtd_stage;          /* --vtd-stage=first|second (0 = automatic) */
   unsigned amd_levels;    /* --amd-levels=N: AMD-Vi paging mode 1..6 (0 = deepest EFR.HATS allows) */
+  int smmu_strtab;        /* --smmu-strtab=linear|2level (0 = automatic) */
+  int smmu_stage;         /* --smmu-stage=1|2 (0 = automatic) */
   char error[96];         /* non-empty when a token was not understood */
 };
 

@@ -16,6 +16,8 @@ extern int vtd_mode_choice;
 extern bool vtd_force_register_invalidation;
 extern int vtd_stage_choice;
 extern unsigned amd_levels_choice;
+extern int smmuv3_strtab_choice, smmuv3_stage_choice;
+extern const struct iort_info *smmuv3_iort;
 
 #define HEAP_BYTES (64u << 20)
 #define CFG_NAME "bareiommu.cfg"
@@ -141,6 +143,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   vtd_force_register_invalidation = opt.vtd_register_invalidation;
   vtd_stage_choice = opt.vtd_stage;
   amd_levels_choice = opt.amd_levels;
+  smmuv3_strtab_choice = opt.smmu_strtab;
+  smmuv3_stage_choice = opt.smmu_stage;
   char vendor[64];
   ucs2_to_ascii(st->FirmwareVendor, vendor, sizeof(vendor));
   if (opt.help) {
@@ -178,6 +182,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
     if (opt.dump_acpi)
       dump_acpi(&plat->acpi);
     platform_discover(plat);
+    smmuv3_iort = plat->iort.present ? &plat->iort : NULL;
     iommu_probe_all(plat);
   }
   if (plat->n_iommus == 0)

@@ -78,6 +78,8 @@ struct iommu_fault {
   uint32_t reason;          /* raw reason / event type code */
   char reason_name[64];
   bool is_write;            /* the faulting request was a write */
+  bool no_addr;             /* the record format names no input address or direction (SMMUv3
+                             * configuration errors: C_BAD_STE, C_BAD_CD, C_BAD_STREAMID) */
   bool pasid_present;
   uint32_t pasid;
 };

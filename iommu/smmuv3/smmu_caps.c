@@ -3,13 +3,7 @@
 #include <stdlib.h>
 
 #include "arch/arch.h"
-#include "iommu/iommu.h"
-#include "iommu/regfield.h"
-#include "iommu/smmuv3/smmu_regs.h"
-
-struct smmu_unit {
-  uint32_t idr[6], iidr, aidr;
-};
+#include "iommu/smmuv3/smmu_internal.h"
 
 static void m_ttf(uint64_t v, char *b, size_t n)
 {
@@ -83,12 +77,13 @@ static const struct regfield idr5_fields[] = {
   { "GRAN64K", 6, 6, NULL },   { "VAX", 11, 10, NULL },    { "STALL_MAX", 31, 16, NULL },
 };
 
-static int smmu_probe(struct iommu_unit *u)
+int smmu_probe(struct iommu_unit *u)
 {
   struct smmu_unit *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return IOMMU_ENOMEM;
   u->priv = s;
+  s->base = u->base;
   for (unsigned i = 0; i < 6; i++)
     s->idr[i] = mmio_read32(u->base + SMMU_IDR0 + 4 * i);
   s->iidr = mmio_read32(u->base + SMMU_IIDR);
@@ -107,7 +102,7 @@ static int smmu_probe(struct iommu_unit *u)
   return IOMMU_OK;
 }
 
-static void smmu_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx)
+void smmu_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx)
 {
   const struct smmu_unit *s = u->priv;
   char buf[96];
@@ -125,9 +120,10 @@ static void smmu_describe(const struct iommu_unit *u, iommu_line_fn line, void *
   DESCRIBE("IDR4", 4, idr4_fields);
   DESCRIBE("IDR5", 5, idr5_fields);
 #undef DESCRIBE
+  smmu_describe_driver(u, line, ctx);
 }
 
-static int smmu_check(const struct iommu_unit *u, const struct platform *plat, char *why, size_t n)
+int smmu_check(const struct iommu_unit *u, const struct platform *plat, char *why, size_t n)
 {
   (void)plat;
   const struct smmu_unit *s = u->priv;
@@ -146,20 +142,17 @@ static int smmu_check(const struct iommu_unit *u, const struct platform *plat, c
              (unsigned)SMMU_IDR5_OAS(s->idr[5]), (unsigned)SMMU_IDR5_GRANULES(s->idr[5]));
     return IOMMU_EBADREG;
   }
+  /* 6.3.2: StreamIDs up to 32 bits, SubstreamIDs up to 20, queues up to 2^19 entries. */
+  if (SMMU_IDR1_SIDSIZE(s->idr[1]) > 32 || SMMU_IDR1_SSIDSIZE(s->idr[1]) > 20 ||
+      SMMU_IDR1_CMDQS(s->idr[1]) > 19 || SMMU_IDR1_EVENTQS(s->idr[1]) > 19) {
+    snprintf(why, n, "IDR1 0x%08x out of range: SIDSIZE=%u (max 32) SSIDSIZE=%u (max 20) CMDQS=%u "
+             "EVENTQS=%u (max 19)", s->idr[1], (unsigned)SMMU_IDR1_SIDSIZE(s->idr[1]),
+             (unsigned)SMMU_IDR1_SSIDSIZE(s->idr[1]), (unsigned)SMMU_IDR1_CMDQS(s->idr[1]),
+             (unsigned)SMMU_IDR1_EVENTQS(s->idr[1]));
+    return IOMMU_EBADREG;
+  }
   snprintf(why, n, "SMMUv3.%u IDR0 0x%08x IDR1 0x%08x IDR3 0x%08x IDR5 0x%08x, SIDSIZE %u SSIDSIZE %u",
            (unsigned)SMMU_AIDR_MINOR(s->aidr), s->idr[0], s->idr[1], s->idr[3], s->idr[5],
            (unsigned)SMMU_IDR1_SIDSIZE(s->idr[1]), (unsigned)SMMU_IDR1_SSIDSIZE(s->idr[1]));
   return IOMMU_OK;
 }
-
-static const char *smmuv3_feature_gap(const struct iommu_unit *u, enum iommu_feature f)
-{
-  (void)u;
-  (void)f;
-  return "smmuv3 driver: DMA remapping not implemented yet (issue 4)";
-}
-
-const struct iommu_ops smmuv3_ops = {
-  .name = "smmuv3", .probe = smmu_probe, .describe_caps = smmu_describe, .check_caps = smmu_check,
-  .feature_gap = smmuv3_feature_gap,
-};

@@ -153,7 +153,10 @@ const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t
 {
   for (unsigned i = 0; i < env->n_faults; i++) {
     const struct iommu_fault *f = &env->faults[i];
-    if (f->source_id != env->ini.rid || (f->addr >> 12) != (iova >> 12) || f->is_write != write)
+    if (f->source_id != env->ini.rid)
+      continue;
+    /* A record without an address (SMMUv3 C_BAD_*) is matched by source and kind alone. */
+    if (!f->no_addr && ((f->addr >> 12) != (iova >> 12) || f->is_write != write))
       continue;
     bool kind_ok = n_kinds == 0;
     for (unsigned k = 0; k < n_kinds; k++)
@@ -166,9 +169,12 @@ const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t
 
 void dma_fault_text(const struct iommu_fault *f, char *buf, size_t len)
 {
-  int n = snprintf(buf, len, "source 0x%04x addr 0x%llx %s reason 0x%x (%s)", f->source_id,
-                   (unsigned long long)f->addr, f->is_write ? "write" : "read", f->reason,
-                   f->reason_name);
+  int n = f->no_addr
+              ? snprintf(buf, len, "source 0x%04x (record has no address) reason 0x%x (%s)",
+                         f->source_id, f->reason, f->reason_name)
+              : snprintf(buf, len, "source 0x%04x addr 0x%llx %s reason 0x%x (%s)", f->source_id,
+                         (unsigned long long)f->addr, f->is_write ? "write" : "read", f->reason,
+                         f->reason_name);
   if (f->pasid_present && n > 0 && (size_t)n < len)
     snprintf(buf + n, len - (size_t)n, " PASID 0x%x", f->pasid);
 }

@@ -45,6 +45,12 @@ static void errors_are_named(void **state)
   assert_int_equal(options_parse(&o, "--frobnicate"), -1);
   assert_non_null(strstr(o.error, "--frobnicate"));
   options_init(&o);
+  assert_int_equal(options_parse(&o, "--smmu-strtab=linear --smmu-stage=2"), 0);
+  assert_int_equal(o.smmu_strtab, 1);
+  assert_int_equal(o.smmu_stage, 2);
+  options_init(&o);
+  assert_int_equal(options_parse(&o, "--smmu-strtab=3level"), -1);
+  options_init(&o);
   assert_int_equal(options_parse(&o, "--amd-levels=7"), -1);
   options_init(&o);
   assert_int_equal(options_parse(&o, "--amd-levels=4"), 0);
