@@ -87,8 +87,8 @@ int vtd_pt_map(struct vtd_unit *v, struct vtd_domain *d, uint64_t iova, uint64_t
     return IOMMU_ERANGE;
   if (prot == 0)
     return IOMMU_ERANGE; /* R=W=0 would be a not-present entry */
-  if (d->first_stage && !(prot & IOMMU_PROT_READ))
-    return IOMMU_EUNSUPPORTED; /* first stage has no write-only pages */
+  /* A present first-stage entry always allows reads: write-only becomes read/write there
+   * (as on x86 paging). Second stage keeps R and W separate. */
   int err = IOMMU_OK;
   uint64_t *e = walk(v, d, iova, (unsigned)level, true, &err);
   if (e == NULL)
