@@ -16,7 +16,8 @@ CORE_SRCS := arch/poll.c \
   iommu/vtd/vtd_pgtable.c \
   iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c iommu/amd/amd_pgtable.c \
   iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/smmuv3/smmu.c iommu/smmuv3/smmu_tables.c \
-  iommu/smmuv3/smmu_queue.c iommu/smmuv3/smmu_pgtable.c iommu/initiator/edu.c \
+  iommu/smmuv3/smmu_queue.c iommu/smmuv3/smmu_pgtable.c iommu/initiator/initiator.c iommu/initiator/edu.c \
+  iommu/initiator/model_engine.c \
   ioasid/ioasid.c \
   tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \
   tests/scenarios/dma_env.c tests/scenarios/dma.c tests/scenarios/machinery.c
@@ -153,3 +154,41 @@ fuzz:
 
 clean:
 	rm -rf $(B)/x86_64 $(B)/aarch64 $(B)/host $(B)/results $(B)/qemu $(B)/fuzz $(B)/bench
+
+# ---- host models (issue 7)
+# Functional hardware models (tests/model/) behind the host arch, and the firmware's flow as a
+# host program (arch/host/host_main.c): make ARCH=host also builds $(HOST_DIR)/bareiommu-host;
+# make host-model runs every tests/model/configs/*.conf and judges it (scripts/model-matrix.sh).
+MODEL_SRCS := tests/model/pci_model.c tests/model/vtd_model.c tests/model/dma_engine.c \
+  tests/model/platform_model.c arch/host/host_boot.c
+MODEL_OBJS := $(patsubst %.c,$(HOST_DIR)/obj/%.o,$(MODEL_SRCS))
+HOST_BIN := $(HOST_DIR)/bareiommu-host
+MODEL_UNIT_TESTS := $(filter $(HOST_DIR)/test_model_%,$(UNIT_TESTS))
+
+ifeq ($(ARCH),host)
+all: $(HOST_BIN)
+endif
+
+$(HOST_DIR)/libmodel.a: $(MODEL_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(HOST_BIN): $(HOST_DIR)/obj/arch/host/host_main.o $(HOST_DIR)/libmodel.a $(HOST_DIR)/libcore.a
+	@echo "  LD [host] $@"
+	$(Q)$(HOST_CC) $(SAN) $^ -o $@
+
+# Host tests that build a whole model platform link the model library before the core.
+$(MODEL_UNIT_TESTS): $(HOST_DIR)/test_model_%: $(HOST_DIR)/obj/tests/unit/test_model_%.o \
+  $(HOST_DIR)/obj/tests/unit/fixture.o $(HOST_DIR)/libmodel.a $(HOST_DIR)/libcore.a
+	@echo "  LD [host] $@"
+	$(Q)$(HOST_CC) $(SAN) $^ -lcmocka -o $@
+
+-include $(MODEL_OBJS:.o=.d) $(wildcard $(HOST_DIR)/obj/arch/host/host_main.d)
+
+.PHONY: host-model clean-model
+host-model:
+	$(Q)$(MAKE) --no-print-directory ARCH=host $(HOST_BIN)
+	$(Q)bash scripts/model-matrix.sh
+
+clean: clean-model
+clean-model:
+	rm -rf $(B)/model-results

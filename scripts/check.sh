@@ -28,6 +28,8 @@ mkdir -p build
 echo "== host unit tests (ASan + UBSan)"
 if step build-host make -j"$jobs" ARCH=host; then
   out=$(make --no-print-directory ARCH=host host-tests 2>&1); echo "$out"; add_counts "$out"
+  echo "== host model matrix (functional models, issue 7)"
+  out=$(bash scripts/model-matrix.sh 2>&1); echo "$out"; add_counts "$out"
 fi
 
 if [ -f scripts/fuzz.sh ]; then
@@ -43,6 +45,8 @@ step build-aarch64 make -j"$jobs" ARCH=aarch64 image || images_ok=0
 if [ $images_ok = 1 ]; then
   echo "== QEMU conformance matrix"
   out=$(bash tests/qemu/run-matrix.sh 2>&1); echo "$out"; add_counts "$out"
+  echo "== differential check (QEMU vs host model)"
+  out=$(bash scripts/differential.sh 2>&1); echo "$out"; add_counts "$out"
 fi
 echo "results: build/results/<configuration>.{log,tap,xml}"
 echo "$total_p passed, $total_f failed, $total_s skipped"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "arch/arch.h"
-#include "iommu/initiator/initiator.h"
+#include "iommu/initiator/initiator_impl.h"
 #include "iommu/iommu.h"
 
 #define EDU_REG_ID 0x00
@@ -32,17 +32,6 @@ struct edu {
   uint64_t bar;
   uint32_t saved_command;
 };
-
-const char *initiator_strerror(int err)
-{
-  switch (err) {
-  case INITIATOR_ETIMEDOUT: return "INITIATOR_ETIMEDOUT";
-  case INITIATOR_ENODEV: return "INITIATOR_ENODEV";
-  case INITIATOR_ERANGE: return "INITIATOR_ERANGE";
-  case INITIATOR_ENOPASID: return "INITIATOR_ENOPASID";
-  default: return "INITIATOR_E?";
-  }
-}
 
 static bool dma_idle(void *ctx)
 {
@@ -105,12 +94,9 @@ static void edu_release(struct dma_initiator *ini)
   ini->priv = NULL;
 }
 
-int initiator_open(struct platform *plat, unsigned index, unsigned addr_bits_hint,
-                   struct dma_initiator *out)
+int edu_open(struct platform *plat, const struct pci_dev *d, unsigned addr_bits_hint,
+             struct dma_initiator *out)
 {
-  if (index >= plat->n_initiators)
-    return INITIATOR_ENODEV;
-  const struct pci_dev *d = &plat->pci.devs[plat->initiators[index]];
   struct edu *e = calloc(1, sizeof(*e));
   if (e == NULL)
     return INITIATOR_ENODEV;

@@ -1,0 +1,49 @@
+/* A whole model platform for the host build: ACPI tables (RSDP, XSDT, MCFG, DMAR) written
+ * into simulated memory, PCI config space behind an ECAM window (host bridge, optional root
+ * port, one or two model DMA engines), and the IOMMU model registered at the address the DMAR
+ * names. The firmware's own discovery code finds all of it the way it finds QEMU's.
+ *
+ * A configuration is named by a spec string: a preset, optionally followed by overrides,
+ * e.g. "vtd-scalable" or "vtd-legacy,nfr=4,compress=0,cm=1". model_platform_presets()
+ * lists the presets; model_platform_keys() the override keys. */
+#ifndef TESTS_MODEL_PLATFORM_MODEL_H
+#define TESTS_MODEL_PLATFORM_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tests/model/vtd_model.h"
+
+#define MODEL_MAX_ENGINES 2
+
+struct model_platform_cfg {
+  char spec[160];
+  bool has_vtd;
+  struct vtd_model_params vtd;
+  unsigned n_engines;            /* 1 or 2 (two source IDs for fault.overflow) */
+  bool root_port;                /* engine 0 behind a PCIe root port (bus 1) */
+  unsigned pasid_width;          /* engines' PASID capability width; 0 = none */
+  uint32_t engine_buf;           /* engine buffer and max transfer, bytes */
+  uint64_t ecam_base;
+  uint8_t end_bus;
+};
+
+/* Fills cfg from a spec; 0, or -1 with the reason in err. */
+int model_platform_parse(const char *spec, struct model_platform_cfg *cfg, char *err, size_t err_len);
+const char *model_platform_presets(void);
+const char *model_platform_keys(void);
+/* Prints every preset with one line of description. */
+void model_platform_list(void);
+
+struct model_platform;
+/* Builds the platform and registers its MMIO regions (the caller has cleared them). */
+struct model_platform *model_platform_create(const struct model_platform_cfg *cfg);
+void model_platform_destroy(struct model_platform *mp);
+uint64_t model_platform_rsdp(const struct model_platform *mp);
+struct vtd_model *model_platform_vtd(struct model_platform *mp);
+struct dma_engine *model_platform_engine(struct model_platform *mp, unsigned i);
+/* One line describing the configuration (for the run's header diagnostic). */
+void model_platform_describe(const struct model_platform *mp, char *buf, size_t len);
+
+#endif
