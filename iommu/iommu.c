@@ -1,6 +1,7 @@
 /* IOMMU core: driver selection, probing, error names. */
 #include "iommu/iommu.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "boot/report.h"
@@ -45,6 +46,21 @@ const char *iommu_kind_name(enum iommu_kind kind)
   case IOMMU_KIND_SMMUV3: return "smmuv3";
   }
   return "?";
+}
+
+bool iommu_regs_restored(const struct iommu_reg_check *regs, size_t n_regs, char *why, size_t len)
+{
+  bool same = true;
+  size_t n = 0;
+  for (size_t i = 0; i < n_regs && n < len; i++) {
+    if (regs[i].now == regs[i].entry)
+      continue;
+    same = false;
+    n += (size_t)snprintf(why + n, len - n, "%s%s reads 0x%llx, entry value 0x%llx", n ? "; " : "",
+                          regs[i].name, (unsigned long long)regs[i].now,
+                          (unsigned long long)regs[i].entry);
+  }
+  return same;
 }
 
 const struct iommu_ops *iommu_ops_for(enum iommu_kind kind)

@@ -140,6 +140,15 @@ struct iommu_ops {
 };
 
 extern const struct iommu_ops vtd_ops, amd_ops, smmuv3_ops;
+
+/* state.restore support for drivers: a register as read now and as found at enable. */
+struct iommu_reg_check {
+  const char *name;
+  uint64_t now, entry;
+};
+/* True when every register is back at its entry value; otherwise lists each one that is not
+ * ("IQA reads 0x..., entry value 0x...") in why and returns false. */
+bool iommu_regs_restored(const struct iommu_reg_check *regs, size_t n, char *why, size_t len);
 const struct iommu_ops *iommu_ops_for(enum iommu_kind kind);
 /* Probes every unit the platform lists; a failed probe is recorded in the unit. */
 void iommu_probe_all(struct platform *plat);

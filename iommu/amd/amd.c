@@ -230,7 +230,7 @@ static int amd_disable(struct iommu_unit *u, char *why, size_t len)
   mmio_write64(b + AMD_MMIO_STATUS, AMD_STS_W1C & ~a->entry.status);
   free_tables(a);
 
-  struct { const char *name; uint64_t now, entry; } regs[] = {
+  struct iommu_reg_check regs[] = {
     { "Control", mmio_read64(b + AMD_MMIO_CONTROL), a->entry.control },
     { "DevTabBase", mmio_read64(b + AMD_MMIO_DEVTAB_BASE), a->entry.devtab },
     { "CmdBufBase", mmio_read64(b + AMD_MMIO_CMDBUF_BASE), a->entry.cmdbuf },
@@ -243,16 +243,7 @@ static int amd_disable(struct iommu_unit *u, char *why, size_t len)
     { "EvtTail", mmio_read64(b + AMD_MMIO_EVT_TAIL), a->entry.evt_tail },
     { "Status", mmio_read64(b + AMD_MMIO_STATUS) & 0xffff, a->entry.status & 0xffff },
   };
-  bool same = true;
-  size_t n = 0;
-  for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]) && n < len; i++) {
-    if (regs[i].now == regs[i].entry)
-      continue;
-    same = false;
-    n += (size_t)snprintf(why + n, len - n, "%s%s reads 0x%llx, entry value 0x%llx", n ? "; " : "",
-                          regs[i].name, (unsigned long long)regs[i].now,
-                          (unsigned long long)regs[i].entry);
-  }
+  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
     snprintf(why, len, "Control, DevTabBase, CmdBufBase, EvtLogBase, exclusion range, command and "
              "event head/tail, Status back to their entry values; tables freed");

@@ -524,7 +524,7 @@ static int smmu_disable(struct iommu_unit *u, char *why, size_t len)
   free_tables(s);
   s->enabled = false;
 
-  struct { const char *name; uint64_t now, entry; } regs[] = {
+  struct iommu_reg_check regs[] = {
     { "CR0", mmio_read32(b + SMMU_CR0), s->entry.cr0 },
     { "CR0ACK", mmio_read32(b + SMMU_CR0ACK) & 0x1dfu, s->entry.cr0 & 0x1dfu },
     { "CR1", mmio_read32(b + SMMU_CR1), s->entry.cr1 },
@@ -541,15 +541,7 @@ static int smmu_disable(struct iommu_unit *u, char *why, size_t len)
     { "EVENTQ_CONS", mmio_read32(b + SMMU_EVENTQ_CONS), s->entry.evtq_cons },
     { "GERROR^GERRORN", smmu_gerror_active(s), s->entry.gerror_active },
   };
-  bool same = true;
-  size_t n = 0;
-  for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]) && n < len; i++) {
-    if (regs[i].now == regs[i].entry)
-      continue;
-    same = false;
-    n += (size_t)snprintf(why + n, len - n, "%s%s reads 0x%llx, entry value 0x%llx", n ? "; " : "",
-                          regs[i].name, (unsigned long long)regs[i].now, (unsigned long long)regs[i].entry);
-  }
+  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
     snprintf(why, len, "CR0-2, GBPA, IRQ_CTRL, STRTAB_BASE(_CFG), CMDQ/EVENTQ BASE/PROD/CONS back to "
              "their entry values, no GERROR active; %s stream table (2^%u StreamIDs), %u commands "

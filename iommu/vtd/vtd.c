@@ -198,7 +198,7 @@ static int vtd_disable(struct iommu_unit *u, char *why, size_t len)
   free_tables(v);
 
   /* Read everything back. RTPS cannot be cleared by software once a root pointer was set. */
-  struct { const char *name; uint64_t now, entry; } regs[] = {
+  struct iommu_reg_check regs[] = {
     { "GSTS", mmio_read32(v->base + VTD_REG_GSTS) & ~VTD_GSTS_RTPS, v->entry.gsts & ~VTD_GSTS_RTPS },
     { "RTADDR", mmio_read64(v->base + VTD_REG_RTADDR), v->entry.rtaddr },
     { "IQA", mmio_read64(v->base + VTD_REG_IQA), v->entry.iqa },
@@ -206,16 +206,7 @@ static int vtd_disable(struct iommu_unit *u, char *why, size_t len)
     { "FECTL", mmio_read32(v->base + VTD_REG_FECTL) & ~(1u << 30), v->entry.fectl & ~(1u << 30) },
     { "FSTS", mmio_read32(v->base + VTD_REG_FSTS) & (VTD_FSTS_W1C | VTD_FSTS_PPF), 0 },
   };
-  bool same = true;
-  size_t n = 0;
-  for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]) && n < len; i++) {
-    if (regs[i].now == regs[i].entry)
-      continue;
-    same = false;
-    n += (size_t)snprintf(why + n, len - n, "%s%s reads 0x%llx, entry value 0x%llx", n ? "; " : "",
-                          regs[i].name, (unsigned long long)regs[i].now,
-                          (unsigned long long)regs[i].entry);
-  }
+  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
     snprintf(why, len, "GSTS, RTADDR, IQA, IQT, FECTL back to their entry values, fault status clear, "
              "tables freed%s", (mmio_read32(v->base + VTD_REG_GSTS) & ~v->entry.gsts) == VTD_GSTS_RTPS

@@ -17,6 +17,19 @@ bool dma_env_ok(struct dma_env *env, int err, const char *what)
   return false;
 }
 
+/* Reports the skip for the first needed feature the unit lacks. */
+static bool skip_for_gap(struct dma_env *env, const enum iommu_feature *needs, unsigned n_needs)
+{
+  for (unsigned i = 0; i < n_needs; i++) {
+    const char *gap = env->unit->ops->feature_gap(env->unit, needs[i]);
+    if (gap) {
+      skip(env->id, env->ctx->tag, "%s", gap);
+      return true;
+    }
+  }
+  return false;
+}
+
 bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
                   const enum iommu_feature *needs, unsigned n_needs)
 {
@@ -46,26 +59,16 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
     skip(id, ctx->tag, "%s", gap);
     return false;
   }
-  for (unsigned i = 0; i < n_needs; i++) {
-    gap = ops->feature_gap(env->unit, needs[i]);
-    if (gap) {
-      skip(id, ctx->tag, "%s", gap);
-      return false;
-    }
-  }
+  if (skip_for_gap(env, needs, n_needs))
+    return false;
   int err = iommu_activate(plat, env->unit);
   if (err) {
     report(id, ctx->tag, false, "enabling %s failed: %s", env->unit->source, iommu_strerror(err));
     return false;
   }
   /* Some answers are only known once the unit runs (AMD: does the event log get written?). */
-  for (unsigned i = 0; i < n_needs; i++) {
-    gap = ops->feature_gap(env->unit, needs[i]);
-    if (gap) {
-      skip(id, ctx->tag, "%s", gap);
-      return false;
-    }
-  }
+  if (skip_for_gap(env, needs, n_needs))
+    return false;
   err = initiator_open(plat, 0, dma_env_initiator_addr_bits, &env->ini);
   if (err) {
     report(id, ctx->tag, false, "opening the initiator failed: %s", initiator_strerror(err));
