@@ -18,54 +18,9 @@ exp="$top/tests/model/expect/$name.expect"
 passed=0 failed=0 skipped=0
 problem() { echo "[model:$name] FAIL $*"; failed=$((failed + 1)); }
 
-declare -A want why seen
-order=()
-if [ ! -f "$exp" ]; then
-  problem "no expectation file $exp"
-else
-  while read -r id tag verdict reason; do
-    [[ -z "$id" || "$id" == \#* ]] && continue
-    want["$id $tag"]=$verdict
-    why["$id $tag"]=$reason
-    order+=("$id $tag")
-  done < "$exp"
-fi
-
-n_tap=0 n_tap_failed=0
-if [ -f "$tap" ]; then
-  while IFS= read -r line; do
-    [[ $line =~ ^(ok|not\ ok)\ [0-9]+\ -\ ([^ ]+)\ \[([^]]+)\]\ ?(.*)$ ]] || continue
-    status=${BASH_REMATCH[1]} id=${BASH_REMATCH[2]} tag=${BASH_REMATCH[3]} text=${BASH_REMATCH[4]}
-    n_tap=$((n_tap + 1))
-    got=pass
-    [ "$status" = "not ok" ] && { got=fail; n_tap_failed=$((n_tap_failed + 1)); }
-    [[ $text =~ ^\#\ SKIP\ (.*)$ ]] && { got=skip; text=${BASH_REMATCH[1]}; }
-    key="$id $tag"
-    seen["$key"]=1
-    w=${want["$key"]:-}
-    if [ "$w" = xfail ] && [ "$got" = fail ] && [[ "$text" == *"${why[$key]}"* ]]; then
-      skipped=$((skipped + 1))
-      continue
-    elif [ "$w" = xfail ]; then
-      problem "$key: expected the documented deviation (fail: ${why[$key]}), got $got: $text"
-      continue
-    fi
-    if [ -z "$w" ]; then
-      problem "$key: no expectation for this check (got $got: $text)"
-    elif [ "$w" != "$got" ]; then
-      problem "$key: expected $w${why[$key]:+ (${why[$key]})}, got $got: $text"
-    elif [ "$got" = skip ] && [[ "$text" != *"${why[$key]}"* ]]; then
-      problem "$key: skipped for '$text', expected reason '${why[$key]}'"
-    elif [ "$got" = skip ]; then
-      skipped=$((skipped + 1))
-    else
-      passed=$((passed + 1))
-    fi
-  done < "$tap"
-fi
-for key in "${order[@]}"; do
-  [ -n "${seen[$key]:-}" ] || problem "$key: expected ${want[$key]} but the run never reported it"
-done
+# shellcheck source=tests/judge_expect.sh
+. "$top/tests/judge_expect.sh"
+judge_expectations "$tap" "$exp"
 
 # The run itself.
 rc=$(cat "$results/$name.rc" 2>/dev/null || echo missing)
