@@ -10,7 +10,7 @@ Q := $(if $(filter 1,$(V)),,@)
 
 CORE_SRCS := arch/poll.c \
   boot/acpi.c boot/acpi_dmar.c boot/acpi_ivrs.c boot/acpi_iort.c boot/pci.c boot/platform.c \
-  boot/report.c boot/cmdline.c boot/console.c \
+  boot/report.c boot/cmdline.c boot/console.c boot/suite.c \
   iommu/iommu.c iommu/regfield.c \
   iommu/vtd/vtd_caps.c iommu/vtd/vtd.c iommu/vtd/vtd_tables.c iommu/vtd/vtd_inv.c \
   iommu/vtd/vtd_pgtable.c \

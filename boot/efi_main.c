@@ -7,16 +7,11 @@
 #include "boot/cmdline.h"
 #include "boot/platform.h"
 #include "boot/report.h"
+#include "boot/suite.h"
 #include "boot/uefi.h"
 #include "iommu/iommu.h"
-#include "tests/scenarios/dma_env.h"
 #include "tests/scenarios/scenario.h"
 
-extern int vtd_mode_choice;
-extern bool vtd_force_register_invalidation;
-extern int vtd_stage_choice;
-extern unsigned amd_levels_choice;
-extern int smmuv3_strtab_choice, smmuv3_stage_choice;
 extern const struct iort_info *smmuv3_iort;
 
 #define HEAP_BYTES (64u << 20)
@@ -92,21 +87,6 @@ static void ucs2_to_ascii(const CHAR16 *in, char *out, size_t n)
   out[i] = '\0';
 }
 
-static void dump_acpi(const struct acpi_dir *dir)
-{
-  for (unsigned i = 0; i < dir->n_tables; i++) {
-    const struct acpi_table_ref *t = &dir->tables[i];
-    printf("# ACPI-TABLE %s %u 0x%llx\n", t->sig, t->len, (unsigned long long)t->phys);
-    for (uint32_t off = 0; off < t->len; off += 32) {
-      printf("# ACPI-HEX ");
-      for (uint32_t k = off; k < off + 32 && k < t->len; k++)
-        printf("%02x", t->data[k]);
-      printf("\n");
-    }
-  }
-  printf("# ACPI-END\n");
-}
-
 static EFI_STATUS finish(const struct options *o, unsigned failed)
 {
   EFI_STATUS verdict = failed ? EFI_ABORTED : EFI_SUCCESS;
@@ -137,14 +117,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   EFI_LOADED_IMAGE *li = NULL;
   uefi_call_wrapper(st->BootServices->HandleProtocol, 3, image, &lip_guid, (void **)&li);
   load_options(&opt, li);
-  report_verbose = opt.verbose;
-  dma_env_initiator_addr_bits = opt.initiator_addr_bits;
-  vtd_mode_choice = opt.vtd_mode;
-  vtd_force_register_invalidation = opt.vtd_register_invalidation;
-  vtd_stage_choice = opt.vtd_stage;
-  amd_levels_choice = opt.amd_levels;
-  smmuv3_strtab_choice = opt.smmu_strtab;
-  smmuv3_stage_choice = opt.smmu_stage;
+  suite_apply_options(&opt);
   char vendor[64];
   ucs2_to_ascii(st->FirmwareVendor, vendor, sizeof(vendor));
   if (opt.help) {
@@ -180,7 +153,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
     diag("ACPI: RSDP rev %u at 0x%llx, XSDT at 0x%llx, %u tables", plat->acpi.rsdp_revision,
          (unsigned long long)rsdp, (unsigned long long)plat->acpi.xsdt_phys, plat->acpi.n_tables);
     if (opt.dump_acpi)
-      dump_acpi(&plat->acpi);
+      suite_dump_acpi(&plat->acpi);
     platform_discover(plat);
     smmuv3_iort = plat->iort.present ? &plat->iort : NULL;
     iommu_probe_all(plat);
@@ -188,12 +161,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   if (plat->n_iommus == 0)
     diag("no IOMMU described by ACPI: discovery scenarios will skip");
 
-  const char *globs[CMDLINE_MAX_GLOBS];
-  for (unsigned i = 0; i < opt.n_globs; i++)
-    globs[i] = opt.globs[i];
-  scenarios_run(plat, globs, opt.n_globs);
-  /* Every unit back to its entry state before firmware drivers (the disk) DMA again. */
-  iommu_deactivate_all(plat);
+  suite_run(plat, &opt);
   unsigned failed = report_end();
 
   size_t xml_len;

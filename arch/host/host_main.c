@@ -13,29 +13,10 @@
 #include "boot/cmdline.h"
 #include "boot/platform.h"
 #include "boot/report.h"
+#include "boot/suite.h"
 #include "iommu/iommu.h"
 #include "tests/model/platform_model.h"
-#include "tests/scenarios/dma_env.h"
 #include "tests/scenarios/scenario.h"
-
-extern int vtd_mode_choice;
-extern bool vtd_force_register_invalidation;
-extern int vtd_stage_choice;
-
-static void dump_acpi(const struct acpi_dir *dir)
-{
-  for (unsigned i = 0; i < dir->n_tables; i++) {
-    const struct acpi_table_ref *t = &dir->tables[i];
-    printf("# ACPI-TABLE %s %u 0x%llx\n", t->sig, t->len, (unsigned long long)t->phys);
-    for (uint32_t off = 0; off < t->len; off += 32) {
-      printf("# ACPI-HEX ");
-      for (uint32_t k = off; k < off + 32 && k < t->len; k++)
-        printf("%02x", t->data[k]);
-      printf("\n");
-    }
-  }
-  printf("# ACPI-END\n");
-}
 
 static void usage(void)
 {
@@ -72,11 +53,7 @@ int main(int argc, char **argv)
   struct options opt;
   options_init(&opt);
   options_parse(&opt, text); /* opt.error is reported once the console is TAP */
-  report_verbose = opt.verbose;
-  dma_env_initiator_addr_bits = opt.initiator_addr_bits;
-  vtd_mode_choice = opt.vtd_mode;
-  vtd_force_register_invalidation = opt.vtd_register_invalidation;
-  vtd_stage_choice = opt.vtd_stage;
+  suite_apply_options(&opt);
   if (opt.help) {
     usage();
     fputs(options_help, stdout);
@@ -107,16 +84,12 @@ int main(int argc, char **argv)
     diag("ACPI: RSDP rev %u at 0x%llx, XSDT at 0x%llx, %u tables", plat->acpi.rsdp_revision,
          (unsigned long long)sys.rsdp, (unsigned long long)plat->acpi.xsdt_phys, plat->acpi.n_tables);
     if (opt.dump_acpi)
-      dump_acpi(&plat->acpi);
+      suite_dump_acpi(&plat->acpi);
   }
   if (plat->n_iommus == 0)
     diag("no IOMMU described by ACPI: discovery scenarios will skip");
 
-  const char *globs[CMDLINE_MAX_GLOBS];
-  for (unsigned i = 0; i < opt.n_globs; i++)
-    globs[i] = opt.globs[i];
-  scenarios_run(plat, globs, opt.n_globs);
-  iommu_deactivate_all(plat);
+  suite_run(plat, &opt);
   /* Leak check of what the drivers installed (tables, queues, buffers). */
   unsigned left = host_mem_pages_in_use() - sys.base_pages;
   if (left)
