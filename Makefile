@@ -159,7 +159,7 @@ clean:
 # Functional hardware models (tests/model/) behind the host arch, and the firmware's flow as a
 # host program (arch/host/host_main.c): make ARCH=host also builds $(HOST_DIR)/bareiommu-host;
 # make host-model runs every tests/model/configs/*.conf and judges it (scripts/model-matrix.sh).
-MODEL_SRCS := tests/model/pci_model.c tests/model/vtd_model.c tests/model/dma_engine.c \
+MODEL_SRCS := tests/model/pci_model.c tests/model/vtd_model.c tests/model/vtd_kind.c tests/model/dma_engine.c \
   tests/model/platform_model.c arch/host/host_boot.c
 MODEL_OBJS := $(patsubst %.c,$(HOST_DIR)/obj/%.o,$(MODEL_SRCS))
 HOST_BIN := $(HOST_DIR)/bareiommu-host

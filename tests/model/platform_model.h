@@ -1,4 +1,5 @@
-/* A whole model platform for the host build: ACPI tables (RSDP, XSDT, MCFG, DMAR) written
+/* A whole model platform for the host build: ACPI tables (RSDP, XSDT, MCFG and the IOMMU's
+ * DMAR, IVRS or IORT from its kind, model_kind.h) written
  * into simulated memory, PCI config space behind an ECAM window (host bridge, optional root
  * port, one or two model DMA engines), and the IOMMU model registered at the address the DMAR
  * names. The firmware's own discovery code finds all of it the way it finds QEMU's.
@@ -13,14 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tests/model/model_kind.h"
 #include "tests/model/vtd_model.h"
-
-#define MODEL_MAX_ENGINES 2
 
 struct model_platform_cfg {
   char spec[160];
-  bool has_vtd;
-  struct vtd_model_params vtd;
+  const struct model_kind *kind;  /* NULL: no IOMMU */
+  _Alignas(8) unsigned char params[MODEL_PARAMS_MAX]; /* the kind's parameter struct */
   unsigned n_engines;            /* 1 or 2 (two source IDs for fault.overflow) */
   bool root_port;                /* engine 0 behind a PCIe root port (bus 1) */
   unsigned pasid_width;          /* engines' PASID capability width; 0 = none */
