@@ -396,6 +396,7 @@ static int amd_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 }
 
 /* ---- events ---- */
+#define AMD_EVT_MAX_WINDOWS 64
 static int amd_drain_faults(struct iommu_unit *u, struct iommu_fault *out, unsigned max, unsigned *n,
                             bool *overflow)
 {
@@ -403,7 +404,9 @@ static int amd_drain_faults(struct iommu_unit *u, struct iommu_fault *out, unsig
   struct amd_event evs[AMD_EVT_WINDOW];
   *n = 0;
   *overflow = false;
-  for (;;) {
+  /* Bounded: a device that keeps faulting while we read must not keep us here forever;
+   * what is left is read by the next drain. */
+  for (unsigned windows = 0; windows < AMD_EVT_MAX_WINDOWS; windows++) {
     bool ovf = false;
     unsigned k = amd_evt_read(a, evs, AMD_EVT_WINDOW, &ovf);
     *overflow = *overflow || ovf;

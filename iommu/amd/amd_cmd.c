@@ -271,7 +271,7 @@ static void probe_illegal(struct amd_unit *a, struct illegal_probe *r, uint64_t 
   struct amd_event evs[8];
   bool ovf;
   unsigned k;
-  while ((k = amd_evt_read(a, evs, 8, &ovf)) != 0) {
+  for (unsigned windows = 0; windows < 64 && (k = amd_evt_read(a, evs, 8, &ovf)) != 0; windows++) {
     for (unsigned i = 0; i < k; i++) {
       /* Events of other kinds (a device faulting meanwhile) are not this probe's. */
       if (evs[i].type != AMD_EVT_ILLEGAL_COMMAND && evs[i].type != AMD_EVT_COMMAND_HW_ERROR)

@@ -106,17 +106,23 @@ static bool has_space_or_error(void *p)
   return !q_full(s->cmdq_prod, cmdq_cons(s), s->cmdq_log2) || cmdq_error(s);
 }
 
+#define SMMU_CMDQ_MAX_RECOVERIES 8
+
 static int put_cmd(struct smmu_unit *s, const uint64_t c[2], bool *had_error)
 {
   if (q_full(s->cmdq_prod, cmdq_cons(s), s->cmdq_log2)) {
     /* Publish what is queued so the SMMU can make room, then wait for it. */
     arch_mb();
     mmio_write32(s->base + SMMU_CMDQ_PROD, s->cmdq_prod);
-    for (;;) {
+    /* Bounded: an SMMU that raises a command error again after every recovery ends in a
+     * named error, not a loop. */
+    for (unsigned recoveries = 0;; recoveries++) {
       if (!arch_poll(has_space_or_error, s, SMMU_TIMEOUT_US))
         return IOMMU_ETIMEDOUT;
       if (!cmdq_error(s))
         break;
+      if (recoveries == SMMU_CMDQ_MAX_RECOVERIES)
+        return IOMMU_EBADREG;
       cmdq_recover(s);
       *had_error = true;
     }
