@@ -129,7 +129,7 @@ for cfg in "${configs[@]}"; do
   echo "differential $cfg: QEMU $qemu_dir/$qcfg.tap vs model $model_dir/$cfg.tap"
   unset Q_V Q_E M_V M_E
   declare -A Q_V Q_E M_V M_E
-  parse_tap "$qemu_dir/$cfg.tap" Q
+  parse_tap "$qemu_dir/$qcfg.tap" Q
   parse_tap "$model_dir/$cfg.tap" M
   common=0
   for key in "${!Q_V[@]}"; do

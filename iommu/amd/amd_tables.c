@@ -30,7 +30,8 @@ static void dte_apply_setting(uint64_t dte[4], uint8_t s)
 }
 
 /* V = 1, TV = 1, Mode 0, IR = IW = 0: translation information valid and no access allowed.
- * (V = 0 or TV = 0 would let the device's DMA through untranslated.) */
+ * (V = 0 lets the device's DMA through untranslated; TV = 0 with V = 1 is no safe block
+ * either: units differ, some end the walk with a fault, so neither is used to block.) */
 void amd_dte_blocked(uint64_t dte[4], uint8_t ivhd_setting)
 {
   dte[0] = AMD_DTE_V | AMD_DTE_TV;
@@ -250,9 +251,14 @@ void amd_event_to_fault(const struct amd_event *ev, struct iommu_fault *f)
     } else if (!(ev->flags & AMD_EVF_PR)) {
       f->kind = IOMMU_FAULT_TRANSLATION;
       detail = ": not present";
-    } else {
+    } else if (ev->flags & AMD_EVF_PE) {
       f->kind = (ev->flags & AMD_EVF_RW) ? IOMMU_FAULT_PERM_WRITE : IOMMU_FAULT_PERM_READ;
       detail = ": permission";
+    } else {
+      /* Present, no permission violation, no reserved bit: an invalid level, page size or
+       * skipped-level address in the walk. */
+      f->kind = IOMMU_FAULT_BAD_ENTRY;
+      detail = ": invalid level or page size";
     }
     break;
   case AMD_EVT_DEV_TAB_HW_ERROR:

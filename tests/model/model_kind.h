@@ -62,5 +62,6 @@ void model_acpi_header(uint8_t *t, const char *sig, uint8_t rev);
 void model_acpi_finish(uint8_t *t, uint32_t len);
 
 extern const struct model_kind vtd_model_kind;
+extern const struct model_kind amd_model_kind;
 
 #endif
