@@ -6,9 +6,8 @@
 #include <string.h>
 
 #include "boot/report.h"
+#include "iommu/initiator/initiator.h"
 
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
 
 static void add_unit(struct platform *plat, enum iommu_kind kind, unsigned acpi_index,
                      uint64_t base, uint16_t segment, const char *source)
@@ -87,7 +86,7 @@ int platform_discover(struct platform *plat)
       status = err;
     }
     for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < PLATFORM_MAX_INITIATORS; i++)
-      if (plat->pci.devs[i].vendor == EDU_VENDOR && plat->pci.devs[i].device == EDU_DEVICE)
+      if (initiator_is_known(plat->pci.devs[i].vendor, plat->pci.devs[i].device))
         plat->initiators[plat->n_initiators++] = (int)i;
     plat->initiator = plat->n_initiators ? plat->initiators[0] : -1;
   }

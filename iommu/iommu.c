@@ -140,16 +140,17 @@ void iommu_deactivate_all(struct platform *plat)
 {
   for (unsigned i = 0; i < plat->n_iommus; i++) {
     struct iommu_unit *u = &plat->iommus[i];
-    if (!u->active)
-      continue;
-    char why[256] = "";
-    int err = u->ops->disable(u, why, sizeof(why));
-    if (err)
-      diag("%s: restoring the entry state failed: %s %s", u->source, iommu_strerror(err), why);
+    if (u->active) {
+      char why[256] = "";
+      int err = u->ops->disable(u, why, sizeof(why));
+      if (err)
+        diag("%s: restoring the entry state failed: %s %s", u->source, iommu_strerror(err), why);
+      u->active = false;
+    }
+    /* Also after state.restore disabled the unit itself: the domain is ours to free. */
     if (bystander_domain[i]) {
       u->ops->domain_free(bystander_domain[i]);
       bystander_domain[i] = NULL;
     }
-    u->active = false;
   }
 }

@@ -11,6 +11,8 @@
 #include "iommu/iommu.h"
 #include "tests/model/platform_model.h"
 
+extern const struct iort_info *smmuv3_iort;
+
 /* The ACPI walker's view of physical memory: the arena, nothing else. */
 static const uint8_t *arena_map(uint64_t phys, size_t len, void *ctx)
 {
@@ -46,16 +48,7 @@ int host_system_discover(struct host_system *sys)
   if (sys->acpi_err)
     return sys->acpi_err;
   platform_discover(plat);
-  /* platform_discover lists edu functions only; the model engines are initiators too. */
-  for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < PLATFORM_MAX_INITIATORS; i++) {
-    const struct pci_dev *d = &plat->pci.devs[i];
-    bool listed = false;
-    for (unsigned k = 0; k < plat->n_initiators; k++)
-      listed = listed || plat->initiators[k] == (int)i;
-    if (!listed && initiator_is_known(d->vendor, d->device))
-      plat->initiators[plat->n_initiators++] = (int)i;
-  }
-  plat->initiator = plat->n_initiators ? plat->initiators[0] : -1;
+  smmuv3_iort = plat->iort.present ? &plat->iort : NULL; /* as efi_main does */
   iommu_probe_all(plat);
   return 0;
 }
@@ -67,6 +60,7 @@ void host_system_destroy(struct host_system *sys)
       free(sys->plat->iommus[i].priv);
     free(sys->plat);
   }
+  smmuv3_iort = NULL; /* it pointed into the platform just freed */
   model_platform_destroy(sys->mp);
   host_mmio_unregister_all();
   memset(sys, 0, sizeof(*sys));

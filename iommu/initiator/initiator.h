@@ -31,6 +31,10 @@ struct dma_initiator {
   void *priv;
 };
 
+/* True for a vendor:device some initiator implementation drives (edu, the model engine):
+ * discovery lists initiators by asking this. */
+bool initiator_is_known(uint16_t vendor, uint16_t device);
+
 /* Opens the n-th initiator the platform found (edu on the firmware). addr_bits_hint is what
  * the lab configured for the device (0 = its default). */
 int initiator_open(struct platform *plat, unsigned index, unsigned addr_bits_hint,

@@ -22,8 +22,5 @@ int model_engine_open(struct platform *plat, const struct pci_dev *d, unsigned a
 int model_engine_last(const struct dma_initiator *ini, uint32_t *status, uint64_t *err_iova,
                       uint32_t *done_bytes);
 
-/* True for a vendor:device some implementation drives (discovery can list initiators by
- * asking this instead of naming edu). */
-bool initiator_is_known(uint16_t vendor, uint16_t device);
 
 #endif

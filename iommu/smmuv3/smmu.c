@@ -75,6 +75,8 @@ static const char *smmu_feature_gap(const struct iommu_unit *u, enum iommu_featu
     }
     if (pick_granule(s) == 0)
       return "IDR5.GRAN4K=GRAN16K=GRAN64K=0";
+    if (!SMMU_IDR5_GRAN4K(s->idr[5]))
+      return "IDR5.GRAN4K=0 (the DMA scenarios map 4 KiB pages)";
     if (SMMU_IDR0_STALL_MODEL(s->idr[0]) == 2)
       return "IDR0.STALL_MODEL=2 (stalls forced; the driver terminates faults)";
     if (SMMU_IDR1_TABLES_PRESET(s->idr[1]) || SMMU_IDR1_QUEUES_PRESET(s->idr[1]))

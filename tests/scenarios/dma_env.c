@@ -44,7 +44,7 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
   }
   const struct pci_dev *d = platform_initiator(plat);
   if (d == NULL) {
-    skip(id, ctx->tag, "no DMA initiator found (edu 1234:11e8 absent from PCI)");
+    skip(id, ctx->tag, "no DMA initiator found (no edu 1234:11e8 or model engine 1b36:0bad in PCI)");
     return false;
   }
   char how[128];
