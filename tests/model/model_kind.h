@@ -63,5 +63,6 @@ void model_acpi_finish(uint8_t *t, uint32_t len);
 
 extern const struct model_kind vtd_model_kind;
 extern const struct model_kind amd_model_kind;
+extern const struct model_kind smmuv3_model_kind;
 
 #endif

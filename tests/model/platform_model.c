@@ -28,7 +28,7 @@ struct model_platform {
 /* ---------------------------------------------------------------- configurations */
 
 /* Every model kind the platform can host. */
-static const struct model_kind *const kinds[] = { &vtd_model_kind, &amd_model_kind };
+static const struct model_kind *const kinds[] = { &vtd_model_kind, &amd_model_kind, &smmuv3_model_kind };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 void model_platform_list(void)
