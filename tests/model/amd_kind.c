@@ -45,6 +45,20 @@ static void preset_ivhd10(void *params, struct model_platform_cfg *c)
   P(params)->ivhd_legacy = false;
 }
 
+/* Guest translation: GTSup, 16-bit PASIDs (PASmax 15), 1- or 2-level GCR3 tables (GLXSup 1),
+ * 4- or 5-level guest tables (GATS 1), GIoV (GIoSup) and U/S checking (USSup). */
+static void preset_gt(void *params, struct model_platform_cfg *c)
+{
+  (void)c;
+  struct amd_model_params *p = P(params);
+  p->gtsup = true;
+  p->pasmax = 15;
+  p->glxsup = 1;
+  p->gats = 1;
+  p->giosup = true;
+  p->ussup = true;
+}
+
 static const struct model_preset presets[] = {
   { "amd-v1", NULL, "AMD-Vi, v1 tables up to 6 levels (HATS=2), IASup, IVHD 10h + 40h, function "
                     "00:04.0 (the counterpart of QEMU 7.2's amd-iommu, with a working event log)" },
@@ -53,6 +67,8 @@ static const struct model_preset presets[] = {
   { "amd-4level", preset_4level, "amd-v1 with 4-level tables only (HATS=0), engine 0 behind a root port" },
   { "amd-npcache", preset_npcache, "amd-v1 caching not-present translations (NpCache=1), PreFSup" },
   { "amd-ivhd10", preset_ivhd10, "amd-v1 described by one IVHD type 10h (no EFR image)" },
+  { "amd-gt", preset_gt, "amd-v1 with guest (v2/GCR3) translation: GTSup, PASmax 15, GLXSup 1, GATS 1, "
+                         "GIoSup, USSup" },
 };
 
 static void params_default(void *params) { amd_model_params_default(params); }
@@ -65,6 +81,8 @@ static int set_key(void *params, const char *key, unsigned long long v)
   U("hats", p->hats) B("iasup", p->iasup) B("prefsup", p->prefsup) B("hasup", p->hasup)
   B("hdsup", p->hdsup) B("npcache", p->npcache) U("ivhd", p->ivhd_type) B("ivhdlegacy", p->ivhd_legacy)
   U("pabits", p->pa_bits) U("iotlb", p->iotlb_entries) U("dtecache", p->dte_cache_entries)
+  B("gt", p->gtsup) U("pasmax", p->pasmax) U("glx", p->glxsup) U("gats", p->gats) B("giosup", p->giosup)
+  B("ussup", p->ussup)
 #undef B
 #undef U
   if (!strcmp(key, "devid")) { p->devid = (uint16_t)v; return 0; }
@@ -168,9 +186,10 @@ static uint32_t acpi_table(const void *params, const struct model_acpi_ctx *ctx,
   if (room < 48 + 2 * (40 + 4 * (3 + 2 * MODEL_MAX_ENGINES)))
     return 0;
   model_acpi_header(t, "IVRS", 2);
-  /* IVinfo (5.2.1): EFRSup (bit 0) when a block carries the EFR image, PASize [14:8],
-   * VASize [21:15]; GVASize 0 (no guest translation). */
-  uint32_t ivinfo = (p->ivhd_type != 0x10 ? 1u : 0u) | (p->pa_bits & 0x7f) << 8 | 64u << 15;
+  /* IVinfo (5.2.1): EFRSup (bit 0) when a block carries the EFR image, GVASize [7:5] (010b,
+   * 48 bits, with guest translation; 0 without), PASize [14:8], VASize [21:15]. */
+  uint32_t ivinfo = (p->ivhd_type != 0x10 ? 1u : 0u) | (p->gtsup ? 2u << 5 : 0) | (p->pa_bits & 0x7f) << 8 |
+                    64u << 15;
   model_acpi_put32(t + 36, ivinfo);
   uint32_t n = 48;
   if (p->ivhd_legacy && p->ivhd_type != 0x10)
@@ -183,10 +202,14 @@ static uint32_t acpi_table(const void *params, const struct model_acpi_ctx *ctx,
 static void describe(const void *params, char *buf, size_t len)
 {
   const struct amd_model_params *p = params;
-  snprintf(buf, len, "AMD-Vi EFR 0x%llx (HATS %u%s%s%s%s%s) at 0x%llx, function %02x:%02x.%x, IVHD %s0x%x",
+  char gt[64] = "";
+  if (p->gtsup)
+    snprintf(gt, sizeof(gt), " GTSup PASmax %u GLXSup %u GATS %u%s%s", p->pasmax, p->glxsup, p->gats,
+             p->giosup ? " GIoSup" : "", p->ussup ? " USSup" : "");
+  snprintf(buf, len, "AMD-Vi EFR 0x%llx (HATS %u%s%s%s%s%s%s) at 0x%llx, function %02x:%02x.%x, IVHD %s0x%x",
            (unsigned long long)amd_model_efr(p), p->hats, p->iasup ? " IASup" : "",
            p->prefsup ? " PreFSup" : "", p->hasup ? " HASup" : "", p->hdsup ? " HDSup" : "",
-           p->npcache ? " NpCache" : "", (unsigned long long)p->base, p->devid >> 8,
+           p->npcache ? " NpCache" : "", gt, (unsigned long long)p->base, p->devid >> 8,
            (p->devid >> 3) & 0x1f, p->devid & 7,
            p->ivhd_legacy && p->ivhd_type != 0x10 ? "0x10 + " : "", p->ivhd_type);
 }
@@ -200,7 +223,7 @@ const struct model_kind amd_model_kind = {
   .params_default = params_default,
   .set_key = set_key,
   .keys = "hats iasup prefsup hasup hdsup npcache ivhd ivhdlegacy pabits iotlb dtecache devid "
-          "efrimgxor base",
+          "efrimgxor base gt pasmax glx gats giosup ussup",
   .create = create,
   .destroy = destroy,
   .add_pci = add_pci,

@@ -35,14 +35,26 @@
  *  - the event log (2.5) in the spec's entry formats: IO_PAGE_FAULT, ILLEGAL_DEV_TABLE_ENTRY,
  *    DEV_TAB_HARDWARE_ERROR, PAGE_TAB_HARDWARE_ERROR, ILLEGAL_COMMAND_ERROR,
  *    COMMAND_HARDWARE_ERROR; a full log sets EventOverflow, clears EventLogRun and drops
- *    events until software clears the status and restarts logging; a PASID-prefixed request
- *    is refused without an event (no PASID support);
+ *    events until software clears the status and restarts logging;
+ *  - guest (v2) translation with EFR.GTSup (2.2.2.1 GV/GLX/GIoV/GCR3 root pointer, 2.2.6 GCR3
+ *    table and guest tables, Control.GTEn): a PASID-tagged request (PASID up to EFR.PASmax)
+ *    looks up its guest CR3 in the 1..3-level GCR3 table (GLX up to EFR.GLXSup), walks the
+ *    4- or 5-level AMD64 long-mode guest table (DTE GuestPagingMode up to EFR.GATS; P, R/W,
+ *    U/S against the request's PMR with EFR.USSup, PS 2 MiB / 1 GiB pages, reserved bits,
+ *    canonical addresses), sets the guest A bits and the leaf's D bit, and takes every GPA it
+ *    touches through the DTE's v1 host table (nested; GPA = SPA with Mode 0). Guest-level
+ *    faults are IO_PAGE_FAULT with GN=1 and the PASID, faults of the nested host walk GN=0 with
+ *    the DomainID and the GPA. Untagged requests on a GV=1 entry use PASID 0's guest tables
+ *    with GIoV (EFR.GIoSup), the host table otherwise. The IOTLB keeps guest translations by
+ *    (DomainID, PASID); INVALIDATE_IOMMU_PAGES with GN=1 removes those of one PASID. Without
+ *    GTSup a PASID-prefixed request is refused without an event;
  *  - the IOMMU's own PCI function with the capability block (3.2.1) and the IVRS (5.2)
  *    (tests/model/amd_kind.c).
- * What is not: interrupt remapping, guest (v2/GCR3) translation, PPR, device IOTLBs/ATS,
+ * What is not: interrupt remapping, PPR, device IOTLBs/ATS, execute requests (NX),
  *    the interrupt and HyperTransport reserved address ranges, MSI delivery (status bits are
  *    tracked, nothing is delivered), performance counters, SMI filters, dual logs, segmented
- *    device tables, paging-structure caches (only leaf translations are cached).
+ *    device tables, paging-structure caches (only leaf translations are cached; GCR3 entries
+ *    are read again on every IOTLB miss), GCR3TRPMode (the GCR3 table root is an SPA).
  * Choices where the text available to this model was not conclusive are marked "model
  * choice" below. */
 #include "tests/model/amd_model.h"
@@ -72,6 +84,7 @@ enum {
 #define C_EVT_INT_EN BIT(3)
 #define C_COMWAIT_INT_EN BIT(4)
 #define C_CMDBUF_EN BIT(12)
+#define C_GT_EN BIT(16)           /* guest translation enable (with EFR.GTSup) */
 /* Fields defined by rev 3.x, stored as written (the ones for features the model lacks are
  * inert): bits 54:0 except 49, 53:52 and 44. */
 #define C_WRITABLE (GENMASK(54, 0) & ~(BIT(49) | GENMASK(53, 52) | BIT(44)))
@@ -92,12 +105,29 @@ enum {
 #define D_TV BIT(1)
 #define D_HAD_SHIFT 7
 #define D_MODE_SHIFT 9
+#define D_GIOV BIT(54)            /* untagged requests through PASID 0's guest tables */
+#define D_GV BIT(55)              /* guest translation valid */
+#define D_GLX_SHIFT 56            /* [57:56] GCR3 table levels - 1 */
 #define D_IR BIT(61)
 #define D_IW BIT(62)
 /* qword 1 */
 #define D1_SE BIT(33)
 #define D1_SA BIT(34)
 #define D1_EX BIT(39)
+/* qword 2 (DTE bits 183:182): GuestPagingMode, 00b 4-level and 01b 5-level guest tables */
+#define D2_GPM_SHIFT 54
+
+/* GCR3 table entries (2.2.6): bit 0 valid, [51:12] the next GCR3 level (SPA) or, at level 0,
+ * the guest CR3 (a GPA) */
+#define G_V BIT(0)
+
+/* Guest (v2) page table entries: AMD64 long mode (2.2.6; AMD64 APM vol. 2, 5.3-5.4) */
+#define GP_P BIT(0)
+#define GP_RW BIT(1)
+#define GP_US BIT(2)
+#define GP_A BIT(5)
+#define GP_D BIT(6)
+#define GP_PS BIT(7)
 
 /* v1 page table entries (2.2.3) */
 #define P_PR BIT(0)
@@ -111,6 +141,8 @@ enum {
   EV_ILLEGAL_DTE = 1, EV_IO_PAGE_FAULT = 2, EV_DEV_TAB_HW = 3, EV_PAGE_TAB_HW = 4,
   EV_ILLEGAL_CMD = 5, EV_CMD_HW = 6,
 };
+#define F_GN BIT(48)
+#define F_US BIT(50)
 #define F_I BIT(51)
 #define F_PR BIT(52)
 #define F_RW BIT(53)
@@ -132,14 +164,18 @@ struct dte_ent {
   bool valid;
   bool pf_logged;               /* SE: an IO_PAGE_FAULT was logged since it was cached */
   uint16_t devid;
-  uint64_t q0, q1;
+  uint64_t q0, q1, q2;
 };
 
 struct tlb_ent {
   bool valid, negative, ir, iw, dirty_ok;
+  bool guest;                   /* a GVA translation of (domid, pasid); else a host one */
+  bool nested;                  /* guest: its GPA went through the v1 table (gpa is valid) */
+  bool user;                    /* guest: U/S=1 at every level */
   uint16_t domid;
+  uint32_t pasid;
   uint8_t shift;
-  uint64_t iova, out;
+  uint64_t iova, out, gpa;
 };
 
 struct amd_model {
@@ -178,9 +214,15 @@ void amd_model_params_default(struct amd_model_params *p)
 
 uint64_t amd_model_efr(const struct amd_model_params *p)
 {
-  /* 3.4.12 field positions; GTSup, PPRSup, GASup, HESup, PCSup... are 0: not modelled. */
-  return (uint64_t)p->prefsup | (uint64_t)p->iasup << 6 | (uint64_t)(p->hats & 3) << 10 |
-         (uint64_t)p->hasup << 49 | (uint64_t)p->hdsup << 52;
+  /* 3.4.12 field positions; PPRSup, GASup, HESup, PCSup... are 0: not modelled. The guest
+   * translation fields (GTSup [4], GATS [13:12], GLXSup [15:14], PASmax [36:32], USSup [37],
+   * GIoSup [48]) are advertised only by a unit with GTSup. */
+  uint64_t efr = (uint64_t)p->prefsup | (uint64_t)p->iasup << 6 | (uint64_t)(p->hats & 3) << 10 |
+                 (uint64_t)p->hasup << 49 | (uint64_t)p->hdsup << 52;
+  if (p->gtsup)
+    efr |= BIT(4) | (uint64_t)(p->gats & 3) << 12 | (uint64_t)(p->glxsup & 3) << 14 |
+           (uint64_t)(p->pasmax & 0x1f) << 32 | (uint64_t)p->ussup << 37 | (uint64_t)p->giosup << 48;
+  return efr;
 }
 
 static unsigned max_mode(const struct amd_model *m)
@@ -236,31 +278,56 @@ static void log_event(struct amd_model *m, uint64_t q0, uint64_t q1)
   m->st.events_logged++;
 }
 
-static uint64_t req_flags(const struct model_dma_req *req)
+/* The access an event reports: requester, address, direction, and whether it is a guest-level
+ * one (GN=1: the address is a GVA and the entry carries the PASID instead of the DomainID). A
+ * request is always a memory request here: I=0, TR=0. */
+struct acc {
+  uint16_t sid;
+  uint64_t addr;
+  bool write;
+  bool gn;
+  bool user;                    /* GN=1: a user-level request (PMR=0, or untagged through GIoV) */
+  uint32_t pasid;
+};
+
+static uint64_t acc_rw(const struct acc *a) { return a->write ? F_RW : 0; }
+
+/* PASID[19:16] in [19:16] and PASID[15:0] in [47:32] (2.5.2, 2.5.3). */
+static uint64_t pasid_fields(uint32_t pasid)
 {
-  return req->write ? F_RW : 0; /* I=0 (memory request), TR=0 (not a translation request) */
+  return (uint64_t)((pasid >> 16) & 0xf) << 16 | (uint64_t)(pasid & 0xffff) << 32;
 }
 
 /* IO_PAGE_FAULT (2.5.3) with DTE.SA/SE suppression: SA suppresses every page fault event of the
- * device, SE every one after the first since its entry was cached. */
-static void io_page_fault(struct amd_model *m, const struct model_dma_req *req, struct dte_ent *d,
-                          uint16_t domid, uint64_t flags)
+ * device, SE every one after the first since its entry was cached. GN=0: DomainID in [47:32];
+ * GN=1: the PASID, and US set for a user-level request. */
+static void io_page_fault(struct amd_model *m, const struct acc *a, struct dte_ent *d, uint16_t domid,
+                          uint64_t flags)
 {
   if (d && ((d->q1 & D1_SA) || ((d->q1 & D1_SE) && d->pf_logged))) {
     m->st.events_suppressed++;
     return;
   }
-  log_event(m, (uint64_t)EV_IO_PAGE_FAULT << 60 | flags | req_flags(req) | (uint64_t)domid << 32 | req->sid,
-            req->addr);
+  uint64_t id = a->gn ? F_GN | (a->user ? F_US : 0) | pasid_fields(a->pasid) : (uint64_t)domid << 32;
+  log_event(m, (uint64_t)EV_IO_PAGE_FAULT << 60 | flags | acc_rw(a) | id | a->sid, a->addr);
   if (d)
     d->pf_logged = true;
 }
 
-static void illegal_dte(struct amd_model *m, const struct model_dma_req *req, bool rz)
+static void illegal_dte(struct amd_model *m, const struct acc *a, bool rz)
 {
-  /* 2.5.2: RZ=1 reserved bit set, RZ=0 invalid level (Mode) encoding; Address[63:2]. */
-  log_event(m, (uint64_t)EV_ILLEGAL_DTE << 60 | (rz ? F_RZ : 0) | req_flags(req) | req->sid,
-            req->addr & ~3ull);
+  /* 2.5.2: RZ=1 reserved bit set, RZ=0 invalid level (Mode, GLX, guest paging mode) encoding;
+   * GN and the PASID for a PASID-tagged request; Address[63:2]. */
+  uint64_t id = a->gn ? F_GN | pasid_fields(a->pasid) : 0;
+  log_event(m, (uint64_t)EV_ILLEGAL_DTE << 60 | (rz ? F_RZ : 0) | acc_rw(a) | id | a->sid, a->addr & ~3ull);
+}
+
+/* PAGE_TAB_HARDWARE_ERROR (2.5.5): the table entry at ea (an SPA) could not be accessed; D/P
+ * [47:32] holds the DomainID, or PASID[15:0] with GN=1 (the format has no PASID[19:16]). */
+static void page_tab_hw(struct amd_model *m, const struct acc *a, uint16_t domid, uint64_t ea)
+{
+  uint64_t id = a->gn ? F_GN | (uint64_t)(a->pasid & 0xffff) << 32 : (uint64_t)domid << 32;
+  log_event(m, (uint64_t)EV_PAGE_TAB_HW << 60 | HW_MASTER_ABORT << 57 | acc_rw(a) | id | a->sid, ea);
 }
 
 /* ---------------------------------------------------------------- caches */
@@ -273,20 +340,23 @@ static struct dte_ent *dte_find(struct amd_model *m, uint16_t devid)
   return NULL;
 }
 
-static struct dte_ent *dte_insert(struct amd_model *m, uint16_t devid, uint64_t q0, uint64_t q1)
+static struct dte_ent *dte_insert(struct amd_model *m, uint16_t devid, const uint64_t q[3])
 {
   struct dte_ent *e = dte_find(m, devid);
   if (e == NULL)
     e = &m->dte[m->dte_next++ % m->p.dte_cache_entries];
-  *e = (struct dte_ent){ .valid = true, .devid = devid, .q0 = q0, .q1 = q1 };
+  *e = (struct dte_ent){ .valid = true, .devid = devid, .q0 = q[0], .q1 = q[1], .q2 = q[2] };
   return e;
 }
 
-static struct tlb_ent *tlb_find(struct amd_model *m, uint16_t domid, uint64_t addr)
+/* A host translation of addr in domid (guest = false), or a guest one of (domid, pasid). */
+static struct tlb_ent *tlb_find(struct amd_model *m, bool guest, uint16_t domid, uint32_t pasid,
+                                uint64_t addr)
 {
   for (unsigned i = 0; i < m->p.iotlb_entries; i++) {
     struct tlb_ent *t = &m->tlb[i];
-    if (t->valid && t->domid == domid && (addr >> t->shift) == (t->iova >> t->shift))
+    if (t->valid && t->guest == guest && t->domid == domid && (!guest || t->pasid == pasid) &&
+        (addr >> t->shift) == (t->iova >> t->shift))
       return t;
   }
   return NULL;
@@ -294,7 +364,7 @@ static struct tlb_ent *tlb_find(struct amd_model *m, uint16_t domid, uint64_t ad
 
 static void tlb_insert(struct amd_model *m, const struct tlb_ent *e)
 {
-  struct tlb_ent *slot = tlb_find(m, e->domid, e->iova);
+  struct tlb_ent *slot = tlb_find(m, e->guest, e->domid, e->pasid, e->iova);
   if (slot == NULL)
     slot = &m->tlb[m->tlb_next++ % m->p.iotlb_entries];
   *slot = *e;
@@ -319,9 +389,12 @@ unsigned amd_model_dte_cache_count(const struct amd_model *m)
 
 /* INVALIDATE_IOMMU_PAGES (2.4.3): S=0 names one 4 KiB page; S=1 a naturally aligned range
  * whose size is given by the lowest clear address bit at or above 12 (bit n clear: 2^(n+1)
- * bytes), so 7FFF_FFFF_FFFF_F000h names every page. Every cached translation of the domain
- * that overlaps the range is removed. */
-static void inv_pages(struct amd_model *m, uint16_t domid, uint64_t addr, bool s)
+ * bytes), so 7FFF_FFFF_FFFF_F000h names every page. GN=0: every host translation of the domain
+ * that overlaps the range (a GPA range) is removed, and every nested guest translation of the
+ * domain whose GPA it overlaps (model choice: a GVA -> SPA entry made from the GPA -> SPA
+ * translation goes with it). GN=1: every guest translation of (domain, PASID) whose GVA range
+ * overlaps it. */
+static void inv_pages(struct amd_model *m, uint16_t domid, uint32_t pasid, uint64_t addr, bool s, bool gn)
 {
   uint64_t base = addr & ~0xfffull, last;
   if (!s) {
@@ -343,7 +416,19 @@ static void inv_pages(struct amd_model *m, uint16_t domid, uint64_t addr, bool s
     struct tlb_ent *t = &m->tlb[i];
     if (!t->valid || t->domid != domid)
       continue;
-    uint64_t tb = t->iova & ~(BIT(t->shift) - 1), tl = tb + (BIT(t->shift) - 1);
+    uint64_t at;
+    if (gn) {
+      if (!t->guest || t->pasid != pasid)
+        continue;
+      at = t->iova;
+    } else if (t->guest) {
+      if (!t->nested)
+        continue; /* GPA = SPA (Mode 0): no host translation behind it */
+      at = t->gpa;
+    } else {
+      at = t->iova;
+    }
+    uint64_t tb = at & ~(BIT(t->shift) - 1), tl = tb + (BIT(t->shift) - 1);
     if (tb <= last && base <= tl)
       t->valid = false;
   }
@@ -461,19 +546,33 @@ static int apply_updates(struct amd_model *m, const struct walk *w, uint64_t *er
 
 /* ---------------------------------------------------------------- translation */
 
-/* Reserved bits of DTE bits 127:0 when V=1 (2.2.2.1): qword 0 bits 6:2 and 63; PPR, GRPR,
- * GIoV, GV, GLX and the GCR3 root pointer (bits 60:52) need PPRSup/GIoSup/GTSup, which this
- * unit lacks; qword 1 bit 42 and the GCR3 pointer fields (31:16, 63:43). */
-#define DTE0_RSVD (GENMASK(6, 2) | BIT(63) | GENMASK(60, 52))
-#define DTE1_RSVD (BIT(42) | GENMASK(31, 16) | GENMASK(63, 43))
+/* Reserved bits of DTE bits 127:0 when V=1 (2.2.2.1): qword 0 bits 6:2 and 63; PPR and GRPR
+ * (bits 53:52) need PPRSup, which this unit lacks; GV, GLX and the GCR3 table root pointer
+ * (bits 60:55, qword 1 bits 31:16 and 63:43) need EFR.GTSup, GIoV (bit 54) GTSup and GIoSup;
+ * qword 1 bit 42. */
+static void dte_reserved(const struct amd_model *m, uint64_t *r0, uint64_t *r1)
+{
+  *r0 = GENMASK(6, 2) | BIT(63) | GENMASK(53, 52);
+  *r1 = BIT(42);
+  if (!m->p.gtsup) {
+    *r0 |= GENMASK(60, 55);
+    *r1 |= GENMASK(31, 16) | GENMASK(63, 43);
+  }
+  if (!m->p.gtsup || !m->p.giosup)
+    *r0 |= D_GIOV;
+}
 
 /* Validates a V=1 entry: 0, or the ILLEGAL_DEV_TABLE_ENTRY RZ value + 1. HAD (bits 8:7): 01b
  * Access updates (needs EFR.HASup), 11b Access and Dirty (needs HASup and HDSup), 10b reserved;
  * an update the unit cannot do is a reserved setting (model choice: the spec text available
- * did not say whether it is ignored instead). */
-static int dte_check(const struct amd_model *m, uint64_t q0, uint64_t q1)
+ * did not say whether it is ignored instead). With GV=1: GLX beyond EFR.GLXSup (11b is always
+ * reserved) and a GuestPagingMode (qword 2 [55:54]) beyond EFR.GATS (1x reserved) are invalid
+ * level encodings, RZ=0 (model choice, as for Mode). With GV=0 the guest fields are ignored. */
+static int dte_check(const struct amd_model *m, uint64_t q0, uint64_t q1, uint64_t q2)
 {
-  if ((q0 & DTE0_RSVD) || (q1 & DTE1_RSVD))
+  uint64_t r0, r1;
+  dte_reserved(m, &r0, &r1);
+  if ((q0 & r0) || (q1 & r1))
     return 2;
   unsigned had = (unsigned)(q0 >> D_HAD_SHIFT) & 3;
   if (had == 2 || (had && !m->p.hasup) || (had == 3 && !m->p.hdsup))
@@ -481,7 +580,19 @@ static int dte_check(const struct amd_model *m, uint64_t q0, uint64_t q1)
   unsigned mode = (unsigned)(q0 >> D_MODE_SHIFT) & 7;
   if ((q0 & D_TV) && mode > max_mode(m))
     return 1; /* Mode 7 is reserved; modes deeper than EFR.HATS allows are not supported */
+  if (m->p.gtsup && (q0 & D_GV)) {
+    unsigned glx = (unsigned)(q0 >> D_GLX_SHIFT) & 3, gpm = (unsigned)(q2 >> D2_GPM_SHIFT) & 3;
+    if (glx > m->p.glxsup || gpm > m->p.gats)
+      return 1;
+  }
   return 0;
+}
+
+/* GCR3 Table Root Pointer (2.2.2.1): [14:12] in qword 0 [60:58], [30:15] in qword 1 [31:16],
+ * [51:31] in qword 1 [63:43]. An SPA (no GCR3TRPMode). */
+static uint64_t gcr3_root(uint64_t q0, uint64_t q1)
+{
+  return ((q0 >> 58) & 7) << 12 | ((q1 >> 16) & 0xffff) << 15 | ((q1 >> 43) & 0x1fffff) << 31;
 }
 
 static bool excluded(const struct amd_model *m, uint64_t addr, uint64_t q1, bool dte_valid)
@@ -496,63 +607,327 @@ static bool excluded(const struct amd_model *m, uint64_t addr, uint64_t q1, bool
   return (m->excl_base & BIT(1)) || (dte_valid && (q1 & D1_EX));
 }
 
-/* The DTE of devid, from the cache or the device table; NULL when the request was refused
+/* The DTE of a->sid, from the cache or the device table; NULL when the request was refused
  * (the event is logged). */
-static struct dte_ent *dte_get(struct amd_model *m, const struct model_dma_req *req, struct dte_ent *tmp,
-                               bool *illegal)
+static struct dte_ent *dte_get(struct amd_model *m, const struct acc *a, struct dte_ent *tmp, bool *illegal)
 {
   *illegal = false;
-  struct dte_ent *d = dte_find(m, req->sid);
+  struct dte_ent *d = dte_find(m, a->sid);
   if (d) {
     m->st.dte_hits++;
     return d;
   }
   /* 3.4.1: the table holds (Size + 1) 4 KiB pages; a DeviceID beyond it has no entry. */
   uint64_t bytes = ((m->devtab & 0x1ff) + 1) * 4096ull;
-  if ((uint64_t)req->sid * 32 + 32 > bytes) {
-    io_page_fault(m, req, NULL, 0, 0); /* model choice: IO_PAGE_FAULT, PR=0 */
+  if ((uint64_t)a->sid * 32 + 32 > bytes) {
+    io_page_fault(m, a, NULL, 0, 0); /* model choice: IO_PAGE_FAULT, PR=0 */
     return NULL;
   }
-  uint64_t ea = (m->devtab & ADDR_MASK) + (uint64_t)req->sid * 32, q[2];
+  uint64_t ea = (m->devtab & ADDR_MASK) + (uint64_t)a->sid * 32, q[4];
   m->st.dte_reads++;
   if (model_mem_read(ea, q, sizeof(q))) {
-    log_event(m, (uint64_t)EV_DEV_TAB_HW << 60 | HW_MASTER_ABORT << 57 | req_flags(req) | req->sid, ea);
+    log_event(m, (uint64_t)EV_DEV_TAB_HW << 60 | HW_MASTER_ABORT << 57 | acc_rw(a) | a->sid, ea);
     return NULL;
   }
-  if ((q[0] & D_V) && dte_check(m, q[0], q[1])) {
+  if ((q[0] & D_V) && dte_check(m, q[0], q[1], q[2])) {
     /* Not cached: an illegal entry is read again on the next request. */
-    *tmp = (struct dte_ent){ .valid = false, .devid = req->sid, .q0 = q[0], .q1 = q[1] };
+    *tmp = (struct dte_ent){ .valid = false, .devid = a->sid, .q0 = q[0], .q1 = q[1], .q2 = q[2] };
     *illegal = true;
     return tmp;
   }
-  return dte_insert(m, req->sid, q[0], q[1]);
+  return dte_insert(m, a->sid, q);
+}
+
+/* A successful host-level translation: the output address and what its leaf allows (a guest
+ * translation's IOTLB entry combines them with the guest leaf). */
+struct host_res {
+  uint64_t out;
+  unsigned shift;
+  bool ir, iw, dirty_ok;
+};
+
+/* a->addr through the DTE's v1 host table (Mode 1..6, 2.2.3), by way of the IOTLB; faults
+ * are logged with the DomainID (GN=0). For an untagged request, and (nested) for every GPA a
+ * guest translation touches. false when refused. */
+static bool host_translate(struct amd_model *m, const struct acc *a, struct dte_ent *d, struct host_res *r)
+{
+  uint64_t q0 = d->q0;
+  uint16_t domid = (uint16_t)d->q1;
+  unsigned mode = (unsigned)(q0 >> D_MODE_SHIFT) & 7;
+  /* Address bits above the ones the root level translates must be zero (modes 1..5). */
+  if (mode < 6 && (a->addr >> level_shift(mode + 1))) {
+    io_page_fault(m, a, d, domid, 0);
+    return false;
+  }
+  unsigned had = (unsigned)(q0 >> D_HAD_SHIFT) & 3;
+  bool ha = had & 1, hd = had == 3;
+  struct tlb_ent *t = tlb_find(m, false, domid, 0, a->addr);
+  if (t && t->negative) {
+    m->st.negative_hits++;
+    io_page_fault(m, a, d, domid, 0);
+    return false;
+  }
+  if (t) {
+    if (a->write ? (t->iw && t->dirty_ok) : t->ir) {
+      m->st.iotlb_hits++;
+      *r = (struct host_res){ t->out | (a->addr & (BIT(t->shift) - 1)), t->shift, t->ir, t->iw, t->dirty_ok };
+      return true;
+    }
+    t->valid = false; /* denied or needs D set: walk again (hardware may re-walk any time) */
+  }
+  m->st.iotlb_misses++;
+  struct walk w;
+  enum walk_result res = v1_walk(m, q0, mode, a->addr, a->write, ha, hd, &w);
+  uint64_t err = 0;
+  if (res == W_OK && w.n_upd && apply_updates(m, &w, &err)) {
+    res = W_HWERR;
+    w.err_addr = err;
+  }
+  switch (res) {
+  case W_OK:
+    break;
+  case W_NOT_PRESENT:
+    if (m->p.npcache) {
+      struct tlb_ent n = { .domid = domid, .negative = true, .iova = a->addr & ~0xfffull, .shift = 12 };
+      tlb_insert(m, &n);
+    }
+    io_page_fault(m, a, d, domid, 0);
+    return false;
+  case W_PERM:
+    io_page_fault(m, a, d, domid, F_PR | F_PE);
+    return false;
+  case W_RSVD:
+    io_page_fault(m, a, d, domid, F_PR | F_RZ);
+    return false;
+  case W_LEVEL:
+    io_page_fault(m, a, d, domid, F_PR); /* invalid level / page size: PR=1, RZ=0, PE=0 */
+    return false;
+  case W_HWERR:
+    page_tab_hw(m, a, domid, w.err_addr);
+    return false;
+  }
+  struct tlb_ent e = {
+    .domid = domid, .iova = a->addr & ~(BIT(w.shift) - 1), .shift = (uint8_t)w.shift,
+    .out = w.out_page, .ir = w.ir, .iw = w.iw, .dirty_ok = w.dirty_ok,
+  };
+  tlb_insert(m, &e);
+  *r = (struct host_res){ w.out_page | (a->addr & (BIT(w.shift) - 1)), w.shift, w.ir, w.iw, w.dirty_ok };
+  return true;
+}
+
+/* A GPA of a guest translation as the IOMMU reaches it (2.2.6): through the DTE's v1 table
+ * when its Mode is 1..6 (nested; a fault there is a host-level one, GN=0, reporting the GPA
+ * and the direction of this access), as is with Mode 0 (GPA = SPA; r then allows
+ * everything, the DTE's IR/IW having been checked for the request). */
+static bool gpa_to_spa(struct amd_model *m, const struct acc *ga, struct dte_ent *d, uint64_t gpa, bool write,
+                       struct host_res *r)
+{
+  if (((d->q0 >> D_MODE_SHIFT) & 7) == 0) {
+    *r = (struct host_res){ gpa, 63, true, true, true };
+    return true;
+  }
+  struct acc ha = { .sid = ga->sid, .addr = gpa, .write = write };
+  return host_translate(m, &ha, d, r);
+}
+
+/* Guest (v2) translation of a->addr for PASID a->pasid (2.2.6): the GCR3 table (GLX + 1
+ * levels, 9 PASID bits each, SPA pointers; bit 0 valid, bits 63:52 reserved, bits 11:1
+ * ignored: model choice), the guest CR3 it holds (a GPA), and the AMD64 long-mode walk
+ * (4 levels, or 5 with GuestPagingMode 01b) whose every table read is a GPA access, then the
+ * final GPA through the host table. A bits are set in every guest entry used and D in the
+ * leaf on a write, once the whole translation succeeded; those are writes to guest memory and
+ * need the host translation to allow writing (model choice, as a CPU's nested walk does). */
+static bool guest_translate(struct amd_model *m, const struct acc *a, struct dte_ent *d, uint64_t *out)
+{
+  uint64_t q0 = d->q0, q1 = d->q1, q2 = d->q2;
+  uint16_t domid = (uint16_t)q1;
+  bool nested = ((q0 >> D_MODE_SHIFT) & 7) != 0;
+  bool user = a->user && m->p.ussup; /* without USSup, U/S is not checked */
+  struct tlb_ent *t = tlb_find(m, true, domid, a->pasid, a->addr);
+  if (t && t->negative) {
+    m->st.negative_hits++;
+    io_page_fault(m, a, d, domid, 0);
+    return false;
+  }
+  if (t) {
+    if ((a->write ? (t->iw && t->dirty_ok) : t->ir) && (!user || t->user)) {
+      m->st.iotlb_hits++;
+      m->st.guest_translated++;
+      *out = t->out | (a->addr & (BIT(t->shift) - 1));
+      return true;
+    }
+    t->valid = false; /* denied or needs D set: walk again */
+  }
+  m->st.iotlb_misses++;
+  m->st.guest_walks++;
+  const struct tlb_ent neg = {
+    .guest = true, .negative = true, .domid = domid, .pasid = a->pasid, .iova = a->addr & ~0xfffull,
+    .shift = 12,
+  };
+
+  /* GCR3 table: level l is indexed by PASID bits 9l+8:9l. A PASID with bits above the
+   * table's reach has no entry (model choice: IO_PAGE_FAULT GN=1 PR=0). */
+  unsigned glx = (unsigned)(q0 >> D_GLX_SHIFT) & 3;
+  if (a->pasid >> (9 * (glx + 1))) {
+    io_page_fault(m, a, d, domid, 0);
+    return false;
+  }
+  uint64_t table = gcr3_root(q0, q1), cr3 = 0;
+  for (int l = (int)glx; l >= 0; l--) {
+    uint64_t ea = table + ((a->pasid >> (9 * l)) & 0x1ff) * 8, e;
+    if (model_mem_read64(ea, &e)) {
+      page_tab_hw(m, a, domid, ea);
+      return false;
+    }
+    if (!(e & G_V)) {
+      if (m->p.npcache)
+        tlb_insert(m, &neg);
+      io_page_fault(m, a, d, domid, 0);
+      return false;
+    }
+    if (e & GENMASK(63, 52)) {
+      io_page_fault(m, a, d, domid, F_PR | F_RZ);
+      return false;
+    }
+    if (l == 0)
+      cr3 = e & ADDR_MASK;
+    else
+      table = e & ADDR_MASK;
+  }
+
+  /* The guest table: a canonical GVA (bits 63:47, or 63:56 with 5 levels, all equal; model
+   * choice: a non-canonical one faults as not present). */
+  unsigned levels = ((q2 >> D2_GPM_SHIFT) & 3) == 1 ? 5 : 4, top_bit = level_shift(levels + 1) - 1;
+  uint64_t top = a->addr >> top_bit;
+  if (top != 0 && top != (~0ull >> top_bit)) {
+    io_page_fault(m, a, d, domid, 0);
+    return false;
+  }
+  uint64_t upd_gpa[5], upd_bits[5];
+  unsigned n_upd = 0, level = levels, shift = 12;
+  uint64_t tgpa = cr3, egpa = 0, e = 0;
+  bool rw = true, us = true;
+  for (;; level--) {
+    egpa = tgpa + ((a->addr >> level_shift(level)) & 0x1ff) * 8;
+    struct host_res h;
+    if (!gpa_to_spa(m, a, d, egpa, false, &h))
+      return false;
+    if (model_mem_read64(h.out, &e)) {
+      page_tab_hw(m, a, domid, h.out);
+      return false;
+    }
+    if (!(e & GP_P)) {
+      if (m->p.npcache)
+        tlb_insert(m, &neg);
+      io_page_fault(m, a, d, domid, 0);
+      return false;
+    }
+    /* PS ends the walk at a PDPE (1 GiB) or PDE (2 MiB). Must-be-zero bits: PML5E/PML4E bits
+     * 8:7, and a large page's bits between the PAT bit (12) and its address. NX and the
+     * available bits are not checked (no execute requests). */
+    bool leaf = level == 1 || (level <= 3 && (e & GP_PS));
+    uint64_t mbz = 0;
+    if (level >= 4)
+      mbz = GENMASK(8, 7);
+    else if (leaf && level == 3)
+      mbz = GENMASK(29, 13);
+    else if (leaf && level == 2)
+      mbz = GENMASK(20, 13);
+    if (e & mbz) {
+      io_page_fault(m, a, d, domid, F_PR | F_RZ);
+      return false;
+    }
+    rw = rw && (e & GP_RW);
+    us = us && (e & GP_US);
+    if (!(e & GP_A)) {
+      upd_gpa[n_upd] = egpa;
+      upd_bits[n_upd++] = GP_A;
+    }
+    if (leaf) {
+      shift = level_shift(level);
+      break;
+    }
+    tgpa = e & ADDR_MASK;
+  }
+  /* R/W=0 anywhere denies writes (as with CR0.WP=1, whatever the privilege); U/S=0 anywhere
+   * denies user-level requests. */
+  if ((user && !us) || (a->write && !rw)) {
+    io_page_fault(m, a, d, domid, F_PR | F_PE);
+    return false;
+  }
+  if (a->write && !(e & GP_D)) {
+    if (n_upd && upd_gpa[n_upd - 1] == egpa) {
+      upd_bits[n_upd - 1] |= GP_D;
+    } else {
+      upd_gpa[n_upd] = egpa;
+      upd_bits[n_upd++] = GP_D;
+    }
+  }
+  uint64_t gpa = (e & ADDR_MASK & ~(BIT(shift) - 1)) | (a->addr & (BIT(shift) - 1));
+  struct host_res h;
+  if (!gpa_to_spa(m, a, d, gpa, a->write, &h))
+    return false;
+  for (unsigned i = 0; i < n_upd; i++) {
+    struct host_res u;
+    uint64_t v;
+    if (!gpa_to_spa(m, a, d, upd_gpa[i], true, &u))
+      return false;
+    if (model_mem_read64(u.out, &v) || model_mem_write64(u.out, v | upd_bits[i])) {
+      page_tab_hw(m, a, domid, u.out);
+      return false;
+    }
+    m->st.guest_ad_updates++;
+  }
+  /* One IOTLB entry for the smaller of the guest and the host page. */
+  unsigned cs = shift < h.shift ? shift : h.shift;
+  struct tlb_ent te = {
+    .guest = true, .nested = nested, .user = us, .domid = domid, .pasid = a->pasid, .shift = (uint8_t)cs,
+    .iova = a->addr & ~(BIT(cs) - 1), .out = h.out & ~(BIT(cs) - 1), .gpa = gpa & ~(BIT(cs) - 1),
+    .ir = h.ir, .iw = rw && h.iw, .dirty_ok = (a->write || (e & GP_D)) && h.dirty_ok,
+  };
+  tlb_insert(m, &te);
+  *out = h.out;
+  m->st.guest_translated++;
+  return true;
 }
 
 static bool translate(struct amd_model *m, const struct model_dma_req *req, uint64_t *out)
 {
-  if (req->has_pasid) {
+  bool tagged = req->has_pasid;
+  if (tagged && !m->p.gtsup) {
     /* No guest translation (EFR.GTSup=0, no PASID support): the root complex does not take
      * End-End TLP prefixes and refuses the request as malformed (PCIe 6.0 2.2.10.4) before it
      * reaches the IOMMU, so no event is logged (model choice). */
     m->st.pasid_refused++;
     return false;
   }
+  struct acc a = { .sid = req->sid, .addr = req->addr, .write = req->write, .gn = tagged,
+                   .user = tagged && !req->priv, .pasid = tagged ? req->pasid : 0 };
+  if (tagged && ((uint64_t)req->pasid >> (m->p.pasmax + 1))) {
+    /* A PASID beyond EFR.PASmax (3.4.12): refused with IO_PAGE_FAULT GN=1 PR=0 before the
+     * device table is consulted (model choice). */
+    m->st.pasid_refused++;
+    io_page_fault(m, &a, NULL, 0, 0);
+    return false;
+  }
   struct dte_ent tmp, *d;
   bool illegal;
-  if ((d = dte_get(m, req, &tmp, &illegal)) == NULL)
+  if ((d = dte_get(m, &a, &tmp, &illegal)) == NULL)
     return false;
   uint64_t q0 = d->q0, q1 = d->q1;
   if (!(q0 & D_V)) {
-    /* V=0: no translation information; the request goes through untranslated. */
+    /* V=0: no translation information; the request goes through untranslated (a PASID
+     * prefix too: the IOMMU does not translate this device). */
     m->st.untranslated++;
     *out = req->addr;
     return true;
   }
   if (illegal) {
-    illegal_dte(m, req, dte_check(m, q0, q1) == 2);
+    illegal_dte(m, &a, dte_check(m, q0, q1, d->q2) == 2);
     return false;
   }
-  if (excluded(m, req->addr, q1, true)) {
+  /* The exclusion range names system addresses; a GVA is never excluded (model choice). */
+  if (!tagged && excluded(m, req->addr, q1, true)) {
     m->st.excluded++;
     *out = req->addr;
     return true;
@@ -561,14 +936,36 @@ static bool translate(struct amd_model *m, const struct model_dma_req *req, uint
   if (!(q0 & D_TV)) {
     /* V=1 TV=0: the root pointer is not valid; the walk is terminated (model choice: the
      * request is refused with IO_PAGE_FAULT PR=0, as VirtualBox and current QEMU do). */
-    io_page_fault(m, req, d, domid, 0);
+    io_page_fault(m, &a, d, domid, 0);
     return false;
   }
+  /* The DTE's IR/IW bound every request of the device, guest translations included. */
   bool ir = q0 & D_IR, iw = q0 & D_IW;
   if (req->write ? !iw : !ir) {
-    io_page_fault(m, req, d, domid, F_PR | F_PE);
+    io_page_fault(m, &a, d, domid, F_PR | F_PE);
     return false;
   }
+  /* Guest translation needs GTSup, Control.GTEn and DTE.GV. */
+  bool gv = m->p.gtsup && (m->control & C_GT_EN) && (q0 & D_GV);
+  if (tagged) {
+    if (!gv) {
+      /* A PASID-tagged request with no guest tables to use: refused with IO_PAGE_FAULT GN=1
+       * PR=0 (model choice; the PASID is not dropped to translate the GVA as a GPA). */
+      io_page_fault(m, &a, d, domid, 0);
+      return false;
+    }
+    return guest_translate(m, &a, d, out);
+  }
+  if (gv && (q0 & D_GIOV)) {
+    /* GIoV: an untagged request uses PASID 0's guest tables, as a user-level request (it
+     * carries no PMR); its guest-level faults report GN=1 with PASID 0 (model choice). */
+    a.gn = true;
+    a.user = true;
+    a.pasid = 0;
+    return guest_translate(m, &a, d, out);
+  }
+  /* Untagged without GIoV: the address is a GPA, translated by the host table alone (with
+   * GV=1 too: model choice, the reading of GIoV=0 in 2.2.2.1 this model takes). */
   unsigned mode = (unsigned)(q0 >> D_MODE_SHIFT) & 7;
   if (mode == 0) {
     /* Mode 0: untranslated, access controlled by the DTE's IR/IW alone. */
@@ -576,65 +973,10 @@ static bool translate(struct amd_model *m, const struct model_dma_req *req, uint
     *out = req->addr;
     return true;
   }
-  /* Address bits above the ones the root level translates must be zero (modes 1..5). */
-  if (mode < 6 && (req->addr >> level_shift(mode + 1))) {
-    io_page_fault(m, req, d, domid, 0);
+  struct host_res h;
+  if (!host_translate(m, &a, d, &h))
     return false;
-  }
-  unsigned had = (unsigned)(q0 >> D_HAD_SHIFT) & 3;
-  bool ha = had & 1, hd = had == 3;
-  struct tlb_ent *t = tlb_find(m, domid, req->addr);
-  if (t && t->negative) {
-    m->st.negative_hits++;
-    io_page_fault(m, req, d, domid, 0);
-    return false;
-  }
-  if (t) {
-    if (req->write ? (t->iw && t->dirty_ok) : t->ir) {
-      m->st.iotlb_hits++;
-      *out = t->out | (req->addr & (BIT(t->shift) - 1));
-      return true;
-    }
-    t->valid = false; /* denied or needs D set: walk again (hardware may re-walk any time) */
-  }
-  m->st.iotlb_misses++;
-  struct walk w;
-  enum walk_result r = v1_walk(m, q0, mode, req->addr, req->write, ha, hd, &w);
-  uint64_t err = 0;
-  if (r == W_OK && w.n_upd && apply_updates(m, &w, &err)) {
-    r = W_HWERR;
-    w.err_addr = err;
-  }
-  switch (r) {
-  case W_OK:
-    break;
-  case W_NOT_PRESENT:
-    if (m->p.npcache) {
-      struct tlb_ent n = { .domid = domid, .negative = true, .iova = req->addr & ~0xfffull, .shift = 12 };
-      tlb_insert(m, &n);
-    }
-    io_page_fault(m, req, d, domid, 0);
-    return false;
-  case W_PERM:
-    io_page_fault(m, req, d, domid, F_PR | F_PE);
-    return false;
-  case W_RSVD:
-    io_page_fault(m, req, d, domid, F_PR | F_RZ);
-    return false;
-  case W_LEVEL:
-    io_page_fault(m, req, d, domid, F_PR); /* invalid level / page size: PR=1, RZ=0, PE=0 */
-    return false;
-  case W_HWERR:
-    log_event(m, (uint64_t)EV_PAGE_TAB_HW << 60 | HW_MASTER_ABORT << 57 | req_flags(req) |
-                 (uint64_t)domid << 32 | req->sid, w.err_addr);
-    return false;
-  }
-  struct tlb_ent e = {
-    .domid = domid, .iova = req->addr & ~(BIT(w.shift) - 1), .shift = (uint8_t)w.shift,
-    .out = w.out_page, .ir = w.ir, .iw = w.iw, .dirty_ok = w.dirty_ok,
-  };
-  tlb_insert(m, &e);
-  *out = w.out_page | (req->addr & (BIT(w.shift) - 1));
+  *out = h.out;
   m->st.translated++;
   return true;
 }
@@ -690,10 +1032,13 @@ static bool cmd_execute(struct amd_model *m, const uint64_t c[2], uint64_t addr,
     if ((c[0] & (GENMASK(31, 20) | GENMASK(59, 48))) || (c[1] & GENMASK(11, 3)))
       return false;
     m->st.cmd_inv_pages++;
-    /* GN=1 names guest translations, of which this unit has none. PDE concerns cached page
-     * directory entries; only leaf translations are cached here. */
-    if (!(c[1] & BIT(2)))
-      inv_pages(m, (uint16_t)(c[0] >> 32), c[1] & ~0xfffull, c[1] & BIT(0));
+    /* GN=1 names the guest translations of PASID [19:0] (a GVA range), GN=0 the domain's GPA
+     * range (inv_pages). PDE concerns cached page directory entries; only leaf translations
+     * are cached here. */
+    if (c[1] & BIT(2))
+      m->st.cmd_inv_pages_guest++;
+    inv_pages(m, (uint16_t)(c[0] >> 32), (uint32_t)c[0] & 0xfffff, c[1] & ~0xfffull, c[1] & BIT(0),
+              c[1] & BIT(2));
     return true;
   case CMD_INV_INTR: /* 2.4.5: no interrupt remapping modelled; the format is still checked */
     if ((c[0] & GENMASK(59, 16)) || c[1])
@@ -920,7 +1265,9 @@ int amd_model_add_pci(struct amd_model *m, struct model_pci *pci)
   body[0] = (uint8_t)(3 | 1 << 3);
   body[1] = (uint8_t)((m->p.npcache ? BIT(2) : 0) | BIT(3) | BIT(4));
   uint32_t lo = (uint32_t)(m->p.base & 0xffffc000u) | 1, hi = (uint32_t)(m->p.base >> 32);
-  uint32_t misc0 = (m->p.pa_bits & 0x7f) << 8 | 64u << 15;
+  /* GVASize [7:5] 010b (48 bits) with guest translation (the larger 5-level reach is
+   * advertised by EFR.GATS). */
+  uint32_t misc0 = (m->p.gtsup ? 2u << 5 : 0) | (m->p.pa_bits & 0x7f) << 8 | 64u << 15;
   for (unsigned i = 0; i < 4; i++) {
     body[2 + i] = (uint8_t)(lo >> (8 * i));
     body[6 + i] = (uint8_t)(hi >> (8 * i));
@@ -937,6 +1284,9 @@ int amd_model_add_pci(struct amd_model *m, struct model_pci *pci)
 struct amd_model *amd_model_create(const struct amd_model_params *p)
 {
   if (p->base == 0 || (p->base & 0x3fff) || p->hats > 3 || p->pa_bits < 32 || p->pa_bits > 52)
+    return NULL;
+  /* PASIDs are 20 bits at most (PASmax <= 19); GLXSup 11b and GATS 1xb are reserved. */
+  if (p->gtsup && (p->pasmax > 19 || p->glxsup > 2 || p->gats > 1))
     return NULL;
   struct amd_model *m = calloc(1, sizeof(*m));
   if (m == NULL)

@@ -5,8 +5,10 @@
  * levels and next-level-7 pages, a device-table-entry cache and an IOTLB (by domain ID and
  * page) that really cache and are emptied only by the commands the spec says empty them, the
  * command buffer processed when the tail moves, the event log in the spec's entry formats with
- * overflow, Access/Dirty updates under EFR.HASup/HDSup and DTE.HAD, the exclusion range, and
- * the IOMMU's own PCI function with its capability block. Every capability is a parameter. */
+ * overflow, Access/Dirty updates under EFR.HASup/HDSup and DTE.HAD, the exclusion range,
+ * guest (v2) translation of PASID-tagged requests under EFR.GTSup (DTE GV/GLX/GCR3 root, the
+ * GCR3 table, AMD64 long-mode guest tables, nested through the DTE's v1 table), and the
+ * IOMMU's own PCI function with its capability block. Every capability is a parameter. */
 #ifndef TESTS_MODEL_AMD_MODEL_H
 #define TESTS_MODEL_AMD_MODEL_H
 
@@ -27,6 +29,13 @@ struct amd_model_params {
   bool iasup;               /* INVALIDATE_IOMMU_ALL */
   bool prefsup;             /* PREFETCH_IOMMU_PAGES */
   bool hasup, hdsup;        /* hardware Access / Dirty updates in v1 tables (DTE.HAD) */
+  /* Guest translation (EFR, 3.4.12); the other fields are advertised only with gtsup. */
+  bool gtsup;               /* GTSup: v2 (guest) tables reached through the GCR3 table */
+  unsigned pasmax;          /* PASmax: PASIDs 0 .. 2^(pasmax+1)-1 (at most 19) */
+  unsigned glxsup;          /* GLXSup: DTE.GLX up to this (0: 1-level GCR3 table .. 2: 3-level) */
+  unsigned gats;            /* GATS: 0 = 4-level guest tables, 1 = 4 or 5 levels */
+  bool giosup;              /* GIoSup: DTE.GIoV (untagged requests through PASID 0's tables) */
+  bool ussup;               /* USSup: U/S of guest tables checked against the request's PMR */
   /* capability header (3.2.1) */
   bool npcache;             /* NpCache: not-present translations may be cached */
   /* the IOMMU's own PCI function (requester ID bus << 8 | dev << 3 | fn) */
@@ -42,7 +51,7 @@ struct amd_model_params {
 };
 
 /* A unit close to QEMU 7.2's amd-iommu where that is what the spec says: 6-level host tables,
- * INVALIDATE_IOMMU_ALL, no guest translation, PPR or interrupt remapping. */
+ * INVALIDATE_IOMMU_ALL, no guest translation (gtsup = false), PPR or interrupt remapping. */
 void amd_model_params_default(struct amd_model_params *p);
 uint64_t amd_model_efr(const struct amd_model_params *p);
 
@@ -69,7 +78,7 @@ struct amd_model_stats {
     negative_hits, dte_hits, dte_reads, walks, ad_updates, events_logged, events_lost_overflow,
     events_not_running, events_suppressed, cmds, cmd_completion_wait, cmd_inv_dte, cmd_inv_pages,
     cmd_inv_all, cmd_other, illegal_cmds, cmd_hw_errors, bad_accesses, bad_pointer_writes,
-    pasid_refused;
+    pasid_refused, guest_translated, guest_walks, guest_ad_updates, cmd_inv_pages_guest;
   unsigned last_event_code;
   uint32_t last_event_flags;
 };

@@ -6,7 +6,12 @@
  * that need the right invalidation, Access/Dirty updates, the exclusion range. Then the whole
  * platform with the real driver: a missing INVALIDATE_IOMMU_PAGES leaves a stale translation,
  * and the IVRS / PCI function the firmware discovers. Table entries and commands are built
- * with this file's own encoders so that a model bug cannot hide behind a shared one. */
+ * with this file's own encoders so that a model bug cannot hide behind a shared one.
+ * Guest (v2/GCR3) translation: PASID-tagged DMA from the model engine through GCR3 and guest
+ * tables built with the driver's encoders (as firmware programs them), host Mode 0 and nested
+ * through a v1 table; faults with GN=1 and the PASID (this file's encoders), guest A/D, a stale
+ * guest translation until INVALIDATE_IOMMU_PAGES with GN and the PASID, PASmax and the DTE's
+ * guest fields. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,13 +22,17 @@
 #include <cmocka.h>
 #undef skip
 
+#include "arch/arch.h"
 #include "arch/host/arch_host.h"
 #include "arch/host/host_boot.h"
 #include "arch/host/host_mem.h"
 #include "boot/mem.h"
 #include "boot/report.h"
+#include "iommu/amd/amd_internal.h"
+#include "iommu/initiator/model_engine_regs.h"
 #include "iommu/iommu.h"
 #include "tests/model/amd_model.h"
+#include "tests/model/dma_engine.h"
 #include "tests/model/platform_model.h"
 #include "tests/scenarios/scenario.h"
 
@@ -95,9 +104,17 @@ static void start(const struct amd_model_params *p)
   assert_int_equal(r64(STATUS) & (ST_EVT_RUN | ST_CMD_RUN), ST_EVT_RUN | ST_CMD_RUN);
 }
 
+static struct dma_engine *eng;     /* guest translation tests: the model DMA engine */
+static struct amd_v2_table v2;     /* a guest table built by the driver's encoders */
+
 static int teardown(void **state)
 {
   (void)state;
+  if (eng) {
+    dma_engine_destroy(eng);
+    eng = NULL;
+  }
+  amd_v2_free(&v2);
   for (unsigned i = 0; i < n_pages; i++)
     page_free(pages[i], page_counts[i]);
   n_pages = 0;
@@ -751,6 +768,560 @@ static void ivrs_and_iommu_function_as_discovered(void **state)
   host_system_destroy(&sys);
 }
 
+/* ---------------------------------------------------------------- guest (v2) translation */
+
+#define PASID 0x21u
+#define CTRL_GT_EN BIT(16)                  /* Control.GTEn (3.4.4) */
+#define GPA_DATA 0x80000000ull              /* guest-physical addresses no memory decodes */
+#define GPA_TABLES 0xc0000000ull
+#define ENG_BAR 0xfe000000ull
+#define TAG(p) (ME_PASID_TAGGED | (p))
+/* AMD64 long-mode entries (this file's encoder): P, R/W, U/S, A, D, PS */
+#define G_P BIT(0)
+#define G_RW BIT(1)
+#define G_US BIT(2)
+#define G_A BIT(5)
+#define G_D BIT(6)
+#define G_PS BIT(7)
+#define G_RWX (G_P | G_RW | G_US)
+
+/* EFR.GTSup with 16-bit PASIDs, 2-level GCR3 tables, 5-level guest tables, GIoSup, USSup. */
+static struct amd_model_params params_gt(void)
+{
+  struct amd_model_params p = params();
+  p.gtsup = true;
+  p.pasmax = 15;
+  p.glxsup = 1;
+  p.gats = 1;
+  p.giosup = true;
+  p.ussup = true;
+  return p;
+}
+
+static void start_gt(const struct amd_model_params *p)
+{
+  start(p);
+  w64(CONTROL, EN_ALL | CTRL_GT_EN);
+}
+
+static enum model_dma_result bus_dma(void *ctx, const struct model_dma_req *req, void *data)
+{
+  return amd_model_dma(ctx, req, data);
+}
+
+/* The model DMA engine at 00:02.0 (requester ID SID) behind the unit, Memory Space, Bus
+ * Master, PASID Enable and Privileged Mode Enable set. */
+static void engine_start(void)
+{
+  struct dma_engine_params ep = { .bus = 0, .dev = 2, .fn = 0, .bar = ENG_BAR, .buf_size = 8192,
+                                  .max_len = 8192, .pasid_width = 20, .pasid_priv = true };
+  struct model_bus up = { bus_dma, m };
+  eng = dma_engine_create(&ep, up);
+  assert_non_null(eng);
+  assert_int_equal(dma_engine_rid(eng), SID);
+  assert_int_equal(dma_engine_register(eng), 0);
+  struct model_pci_fn *fn = dma_engine_pci(eng);
+  model_pci_wr_raw(fn, 0x04, 2, 0x6);
+  uint16_t cap = 0x100;
+  while (cap && (model_pci_rd(fn, cap, 4) & 0xffff) != 0x1b)
+    cap = (uint16_t)(model_pci_rd(fn, cap, 4) >> 20);
+  assert_true(cap != 0);
+  model_pci_wr_raw(fn, (uint16_t)(cap + 6), 2, 0x5);
+}
+
+/* One engine transfer between its buffer and iova; tag 0 = untagged. The engine's status. */
+static uint32_t eng_run(uint32_t tag, uint64_t iova, uint32_t len, bool to_mem)
+{
+  mmio_write32(ENG_BAR + ME_REG_IOVA, (uint32_t)iova);
+  mmio_write32(ENG_BAR + ME_REG_IOVA + 4, (uint32_t)(iova >> 32));
+  mmio_write32(ENG_BAR + ME_REG_BUF_OFF, 0);
+  mmio_write32(ENG_BAR + ME_REG_LEN, len);
+  mmio_write32(ENG_BAR + ME_REG_PASID, tag);
+  mmio_write32(ENG_BAR + ME_REG_CMD, ME_CMD_GO | (to_mem ? ME_CMD_TO_MEM : 0));
+  return mmio_read32(ENG_BAR + ME_REG_STATUS);
+}
+
+static uint32_t eng_write(uint32_t tag, uint64_t iova, const char *str)
+{
+  memcpy(dma_engine_buffer(eng), str, strlen(str) + 1);
+  return eng_run(tag, iova, (uint32_t)strlen(str) + 1, true);
+}
+
+static enum model_dma_result pdma(uint32_t pasid, bool priv, uint64_t addr, bool write, void *buf,
+                                  uint32_t len)
+{
+  struct model_dma_req req = { .sid = SID, .has_pasid = true, .pasid = pasid, .priv = priv, .addr = addr,
+                               .len = len, .write = write };
+  return amd_model_dma(m, &req, buf);
+}
+
+/* A user-level PASID-tagged write of str (with its NUL). */
+static enum model_dma_result pstr(uint32_t pasid, uint64_t addr, const char *str)
+{
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%s", str);
+  return pdma(pasid, false, addr, true, buf, (uint32_t)strlen(buf) + 1);
+}
+
+/* DTE guest fields (2.2.2.1): GV (55), GLX [57:56], GIoV (54), GCR3 table root pointer [14:12]
+ * -> qword 0 [60:58], [30:15] -> qword 1 [31:16], [51:31] -> qword 1 [63:43]. */
+static void dte_gcr3(uint16_t sid, uint64_t gcr3, unsigned glx, bool giov)
+{
+  devtab[sid * 4] |= BIT(55) | (uint64_t)glx << 56 | (giov ? BIT(54) : 0) | ((gcr3 >> 12) & 7) << 58;
+  devtab[sid * 4 + 1] |= ((gcr3 >> 15) & 0xffff) << 16 | ((gcr3 >> 31) & 0x1fffff) << 43;
+}
+
+/* INVALIDATE_IOMMU_PAGES (2.4.3) with GN=1: PASID [19:0]. */
+static void inv_pages_gn(uint16_t dom, uint32_t pasid, uint64_t addr, bool s)
+{
+  cmd(3ull << 60 | (uint64_t)dom << 32 | pasid, addr | (s ? 1 : 0) | BIT(2));
+}
+
+/* A 3-level host (v1) table at h_root mapping 4 KiB GPAs, for the nested tests. */
+static uint64_t *h_root, h_root_phys;
+static unsigned n_gtables;
+
+static void hmap(uint64_t gpa, uint64_t spa, bool iw)
+{
+  uint64_t *t = h_root;
+  for (unsigned l = 3; l > 1; l--) {
+    uint64_t *e = &t[(gpa >> (12 + 9 * (l - 1))) & 0x1ff];
+    if (!(*e & BIT(0))) {
+      uint64_t *n;
+      *e = pte(alloc_page(&n), l - 1, true, true);
+    }
+    t = phys_to_virt(*e & 0x000ffffffffff000ull);
+  }
+  t[(gpa >> 12) & 0x1ff] = pte(spa, 0, true, iw);
+}
+
+/* A 4-level guest table mapping the 4 KiB page at gva with the leaf entry leaf; directory
+ * entries P, R/W, U/S (A clear). nested: the tables are named by GPAs in GPA_TABLES, which the
+ * host table maps (writable or not); else by their SPAs. The entries used (PML4E .. PTE) go
+ * to ent; returns the guest CR3. */
+static uint64_t gtables(uint64_t gva, uint64_t leaf, bool nested, bool writable, uint64_t *ent[4])
+{
+  uint64_t *t[4], ref[4];
+  for (unsigned i = 0; i < 4; i++) {
+    uint64_t spa = alloc_page(&t[i]);
+    ref[i] = nested ? GPA_TABLES + 0x1000ull * n_gtables++ : spa;
+    if (nested)
+      hmap(ref[i], spa, writable);
+  }
+  for (unsigned i = 0; i < 3; i++) {
+    ent[i] = &t[i][(gva >> (39 - 9 * i)) & 0x1ff];
+    *ent[i] = ref[i + 1] | G_RWX;
+  }
+  ent[3] = &t[3][(gva >> 12) & 0x1ff];
+  *ent[3] = leaf;
+  return ref[0];
+}
+
+static void guest_translation_of_engine_dma_mode0_and_nested(void **state)
+{
+  (void)state;
+  struct amd_model_params p = params_gt();
+  start_gt(&p);
+  engine_start();
+  uint64_t *a, *b, *gcr3, e[2], dte[4];
+  uint64_t a_phys = alloc_page(&a), b_phys = alloc_page(&b), gcr3_phys = alloc_page(&gcr3);
+  /* The guest table, the GCR3 table and the DTE as firmware programs them (the driver's
+   * encoders); Mode 0: the guest table's addresses are SPAs. */
+  v2.levels = 4;
+  v2.root = page_alloc(1, UINT64_MAX, &v2.root_phys);
+  assert_non_null(v2.root);
+  assert_int_equal(amd_v2_map(&v2, 0x400000, a_phys, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
+  assert_int_equal(amd_gcr3_set(gcr3, PASID, v2.root_phys), IOMMU_OK);
+  amd_dte_passthrough(dte, DOM, 0);
+  amd_dte_set_gcr3(dte, gcr3_phys, 0, false);
+  memcpy(&devtab[SID * 4], dte, sizeof(dte));
+  assert_int_equal(eng_write(TAG(PASID), 0x400010, "pasid 0x21"), MODEL_ENGINE_ST_DONE);
+  assert_memory_equal((uint8_t *)a + 0x10, "pasid 0x21", 11);
+  assert_int_equal(amd_model_stats(m)->guest_walks, 1);
+  memset(dma_engine_buffer(eng), 0, 16);
+  assert_int_equal(eng_run(TAG(PASID) | ME_PASID_PRIV, 0x400010, 11, false), MODEL_ENGINE_ST_DONE);
+  assert_memory_equal(dma_engine_buffer(eng), "pasid 0x21", 11);
+  assert_int_equal(amd_model_stats(m)->guest_translated, 2);
+  assert_int_equal(amd_model_stats(m)->guest_walks, 1);      /* the second one from the IOTLB */
+  no_event();
+  /* A PASID without a GCR3 entry: IO_PAGE_FAULT GN=1 with that PASID, PR=0, the GVA. */
+  assert_int_equal(eng_write(TAG(PASID + 1), 0x400010, "x"), MODEL_ENGINE_ST_BLOCKED);
+  next_event(e);
+  assert_int_equal(ev_code(e), 2);
+  assert_true(ev_flag(e, 48) && !ev_flag(e, 52));
+  assert_int_equal((e[0] >> 32) & 0xffff, PASID + 1);
+  assert_int_equal(e[1], 0x400010);
+  /* Untagged on this entry (GV=1, GIoV=0, Mode 0): the address is used as is. */
+  assert_int_equal(eng_write(0, a_phys + 0x100, "untagged"), MODEL_ENGINE_ST_DONE);
+  assert_memory_equal((uint8_t *)a + 0x100, "untagged", 9);
+
+  /* Nested: a v1 host table maps the arena GPA = SPA (one 1 GiB leaf, so the guest table's
+   * pointers keep working) and GPA_DATA, which no memory decodes, to b. */
+  uint64_t *h3, *h2, *h1;
+  uint64_t h3p = alloc_page(&h3), h2p = alloc_page(&h2), h1p = alloc_page(&h1);
+  h3[host_mem_base() >> 30] = pte(host_mem_base() & ~((1ull << 30) - 1), 0, true, true);
+  h3[GPA_DATA >> 30] = pte(h2p, 2, true, true);
+  h2[0] = pte(h1p, 1, true, true);
+  h1[0] = pte(b_phys, 0, true, true);
+  assert_int_equal(amd_v2_map(&v2, 0x600000, GPA_DATA, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
+  assert_int_equal(amd_v2_map(&v2, 0x800000, GPA_DATA + 0x200000, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE),
+                   IOMMU_OK);
+  amd_dte_translate(dte, h3p, 3, DOM, 0);
+  amd_dte_set_gcr3(dte, gcr3_phys, 0, false);
+  memcpy(&devtab[SID * 4], dte, sizeof(dte));
+  inv_dte(SID);
+  assert_int_equal(eng_write(TAG(PASID), 0x600020, "nested"), MODEL_ENGINE_ST_DONE);
+  assert_memory_equal((uint8_t *)b + 0x20, "nested", 7);
+  no_event();
+  /* A GPA the host table does not map: a host-level fault, GN=0 with the DomainID and the
+   * GPA. */
+  assert_int_equal(eng_write(TAG(PASID), 0x800000, "x"), MODEL_ENGINE_ST_BLOCKED);
+  next_event(e);
+  assert_int_equal(ev_code(e), 2);
+  assert_false(ev_flag(e, 48) || ev_flag(e, 52));
+  assert_true(ev_flag(e, 53));
+  assert_int_equal((e[0] >> 32) & 0xffff, DOM);
+  assert_int_equal(e[1], GPA_DATA + 0x200000);
+  /* Untagged without GIoV: a GPA, through the host table alone. */
+  assert_int_equal(eng_write(0, GPA_DATA + 0x40, "gpa"), MODEL_ENGINE_ST_DONE);
+  assert_memory_equal((uint8_t *)b + 0x40, "gpa", 4);
+  /* GIoV: untagged requests use PASID 0's guest table. */
+  assert_int_equal(amd_gcr3_set(gcr3, 0, v2.root_phys), IOMMU_OK);
+  amd_dte_set_gcr3(dte, gcr3_phys, 0, true);
+  memcpy(&devtab[SID * 4], dte, sizeof(dte));
+  inv_dte(SID);
+  assert_int_equal(eng_write(0, 0x600060, "giov"), MODEL_ENGINE_ST_DONE);
+  assert_memory_equal((uint8_t *)b + 0x60, "giov", 5);
+  assert_int_equal(amd_model_stats(m)->guest_translated, 4);
+  no_event();
+}
+
+static void guest_faults_report_gn_and_pasid(void **state)
+{
+  (void)state;
+  struct amd_model_params p = params_gt();
+  p.pasmax = 19;                                             /* 20-bit PASIDs */
+  start_gt(&p);
+  const uint32_t pasid = 0x20145;                            /* GCR3 level 1 index 100h, level 0 145h */
+  uint64_t *a, *g1, *g0, *ent[4], e[2];
+  uint64_t a_phys = alloc_page(&a), g1p = alloc_page(&g1), g0p = alloc_page(&g0);
+  uint64_t cr3 = gtables(0x400000, a_phys | G_RWX | G_A | G_D, false, true, ent);
+  g1[(pasid >> 9) & 0x1ff] = g0p | 1;
+  g0[pasid & 0x1ff] = cr3 | 1;
+  set_dte(SID, BIT(0) | BIT(1) | BIT(61) | BIT(62), DOM);     /* Mode 0 */
+  dte_gcr3(SID, g1p, 1, false);                              /* 2-level GCR3 table */
+  uint8_t buf[8] = "guest";
+  assert_int_equal(pdma(pasid, false, 0x400008, true, buf, 6), MODEL_DMA_OK);
+  assert_memory_equal((uint8_t *)a + 8, "guest", 6);
+  /* Not present (the PTE of the next page): IO_PAGE_FAULT (2.5.3) with GN, PASID[19:16] in
+   * [19:16], PASID[15:0] in [47:32], US for a user-level request, RW, the GVA. */
+  assert_int_equal(pdma(pasid, false, 0x401000, true, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_int_equal(ev_code(e), 2);
+  assert_int_equal(e[0] & 0xffff, SID);
+  assert_int_equal((e[0] >> 16) & 0xf, 2);
+  assert_int_equal((e[0] >> 32) & 0xffff, 0x0145);
+  assert_true(ev_flag(e, 48) && ev_flag(e, 50) && ev_flag(e, 53));
+  assert_false(ev_flag(e, 52) || ev_flag(e, 54) || ev_flag(e, 55));
+  assert_int_equal(e[1], 0x401000);
+  assert_int_equal(pdma(pasid, true, 0x401000, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_false(ev_flag(e, 50) || ev_flag(e, 53));            /* supervisor, read */
+  /* No valid GCR3 entry for the PASID next to it, and no entry at all for a PASID beyond the
+   * 2-level table's 18 bits (PASmax allows 20): GN=1, PR=0. */
+  assert_int_equal(pdma(pasid + 1, false, 0x400000, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_true(ev_flag(e, 48) && !ev_flag(e, 52));
+  assert_int_equal((e[0] >> 32) & 0xffff, 0x0146);
+  assert_int_equal(pdma(0x40000, false, 0x400000, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_true(ev_flag(e, 48) && !ev_flag(e, 52));
+  assert_int_equal((e[0] >> 16) & 0xf, 4);
+  /* U/S=0 in the leaf: a user-level request is a permission fault, a privileged one passes. */
+  *ent[3] &= ~G_US;
+  inv_pages_gn(DOM, pasid, 0x400000, false);
+  assert_int_equal(pdma(pasid, false, 0x400000, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_true(ev_flag(e, 48) && ev_flag(e, 50) && ev_flag(e, 52) && ev_flag(e, 54));
+  assert_int_equal(pdma(pasid, true, 0x400000, false, buf, 4), MODEL_DMA_OK);
+  /* R/W=0 in a directory entry: no write, privileged or not. */
+  *ent[3] |= G_US;
+  *ent[1] &= ~G_RW;
+  inv_pages_gn(DOM, pasid, 0x400000, false);
+  assert_int_equal(pdma(pasid, true, 0x400000, true, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_true(ev_flag(e, 52) && ev_flag(e, 54) && ev_flag(e, 53));
+  assert_int_equal(pdma(pasid, false, 0x400000, false, buf, 4), MODEL_DMA_OK);
+  /* PS in a PML4E is a must-be-zero bit: PR=1, RZ=1. */
+  *ent[1] |= G_RW;
+  *ent[0] |= G_PS;
+  inv_pages_gn(DOM, pasid, 0x7ffffffffffff000ull, true);
+  assert_int_equal(pdma(pasid, false, 0x400000, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_true(ev_flag(e, 48) && ev_flag(e, 52) && ev_flag(e, 55));
+  *ent[0] &= ~G_PS;
+  /* A 2 MiB page (PS in the PDE); bit 13 of it is must-be-zero. */
+  uint64_t *big;
+  uint64_t big_phys = alloc_pages(1024, &big), big_spa = (big_phys + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+  uint64_t *pde = ent[2];
+  uint64_t pt = *pde;
+  *pde = big_spa | G_RWX | G_PS | G_A | G_D;
+  inv_pages_gn(DOM, pasid, 0x400000, false);
+  assert_int_equal(pstr(pasid, 0x412345, "guest"), MODEL_DMA_OK);
+  assert_memory_equal((uint8_t *)big + (big_spa - big_phys) + 0x12345, "guest", 6);
+  *pde |= BIT(13);
+  inv_pages_gn(DOM, pasid, 0x4ff000, true);                  /* S=1: the 2 MiB at 0x400000 */
+  assert_int_equal(pdma(pasid, false, 0x412345, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_true(ev_flag(e, 52) && ev_flag(e, 55));
+  *pde = pt;
+  /* A non-canonical GVA (bit 47 set, 63:48 clear): not present. */
+  assert_int_equal(pdma(pasid, false, 1ull << 47, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_true(ev_flag(e, 48) && !ev_flag(e, 52));
+  /* GuestPagingMode 01b (GATS 1): 5 levels; PML5 entries 0 and 1 both lead to the PML4, so a
+   * GVA with bit 48 set, non-canonical for 4 levels, now translates. */
+  uint64_t *pml5, pml5p = alloc_page(&pml5);
+  pml5[0] = pml5[1] = cr3 | G_RWX | G_A;
+  g0[pasid & 0x1ff] = pml5p | 1;
+  devtab[SID * 4 + 2] |= 1ull << 54;
+  inv_dte(SID);
+  inv_pages_gn(DOM, pasid, 0x7ffffffffffff000ull, true);
+  assert_int_equal(pstr(pasid, (1ull << 48) | 0x400010, "guest"), MODEL_DMA_OK);
+  assert_memory_equal((uint8_t *)a + 0x10, "guest", 6);
+  no_event();
+}
+
+static void guest_access_dirty_bits_nested(void **state)
+{
+  (void)state;
+  struct amd_model_params p = params_gt();
+  start_gt(&p);
+  h_root_phys = alloc_page(&h_root);
+  n_gtables = 0;
+  uint64_t *d, *d2, *gcr3, *ent[4], e[2];
+  uint64_t d_phys = alloc_page(&d), d2_phys = alloc_page(&d2), gcr3p = alloc_page(&gcr3);
+  hmap(GPA_DATA, d_phys, true);
+  /* The guest tables live at GPAs the host table maps: every guest table read is nested. */
+  uint64_t cr3 = gtables(0x7000, GPA_DATA | G_RWX, true, true, ent);
+  gcr3[PASID] = cr3 | 1;
+  set_dte(SID, dte_q0(h_root_phys, 3, true, true, 0), DOM);
+  dte_gcr3(SID, gcr3p, 0, false);
+  d[2] = 0x1122334455667788ull;
+  uint64_t v = 0;
+  assert_int_equal(pdma(PASID, false, 0x7010, false, &v, 8), MODEL_DMA_OK);
+  assert_int_equal(v, 0x1122334455667788ull);
+  /* A read sets A in every guest entry it used, D nowhere. */
+  for (unsigned i = 0; i < 4; i++)
+    assert_true((*ent[i] & G_A) && !(*ent[i] & G_D));
+  assert_int_equal(amd_model_stats(m)->guest_ad_updates, 4);
+  /* A write walks again (the cached translation is not dirty) and sets D in the leaf only. */
+  unsigned long misses = amd_model_stats(m)->iotlb_misses;
+  assert_int_equal(pdma(PASID, false, 0x7018, true, &v, 8), MODEL_DMA_OK);
+  assert_int_equal(d[3], 0x1122334455667788ull);
+  assert_true(*ent[3] & G_D);
+  for (unsigned i = 0; i < 3; i++)
+    assert_false(*ent[i] & G_D);
+  assert_int_equal(amd_model_stats(m)->guest_ad_updates, 5);
+  misses = amd_model_stats(m)->iotlb_misses - misses;
+  assert_true(misses >= 1);
+  misses = amd_model_stats(m)->iotlb_misses;
+  assert_int_equal(pdma(PASID, false, 0x7020, true, &v, 8), MODEL_DMA_OK); /* dirty: cached */
+  assert_int_equal(amd_model_stats(m)->iotlb_misses, misses);
+  /* No update on a refused access: a read-only leaf written. */
+  uint64_t *ro[4];
+  uint64_t cr3b = gtables(0x9000, GPA_DATA | G_P | G_US, true, true, ro);
+  gcr3[PASID + 1] = cr3b | 1;
+  assert_int_equal(pdma(PASID + 1, false, 0x9000, true, &v, 8), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_true(ev_flag(e, 48) && ev_flag(e, 54));
+  for (unsigned i = 0; i < 4; i++)
+    assert_false(*ro[i] & G_A);
+  /* Guest tables the host table maps read-only: the walk reads them, but setting A is a write
+   * to guest memory: a host-level fault (GN=0, RW=1) at the GPA of the first entry. */
+  uint64_t *rt[4];
+  uint64_t cr3c = gtables(0xb000, GPA_DATA | G_RWX, true, false, rt);
+  gcr3[PASID + 2] = cr3c | 1;
+  assert_int_equal(pdma(PASID + 2, false, 0xb000, false, &v, 8), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_false(ev_flag(e, 48));
+  assert_true(ev_flag(e, 52) && ev_flag(e, 53) && ev_flag(e, 54));
+  assert_int_equal((e[0] >> 32) & 0xffff, DOM);
+  assert_int_equal(e[1], cr3c);
+  assert_false(*rt[0] & G_A);
+  /* INVALIDATE_IOMMU_PAGES with GN=0 for a GPA takes the nested guest translations made from
+   * it along (model choice): remap GPA_DATA in the host table, flush that GPA only. */
+  hmap(GPA_DATA, d2_phys, true);
+  assert_int_equal(pdma(PASID, false, 0x7010, false, &v, 8), MODEL_DMA_OK);
+  assert_int_equal(v, 0x1122334455667788ull);                /* stale: d */
+  inv_pages(DOM, GPA_DATA, false);
+  assert_int_equal(pdma(PASID, false, 0x7010, false, &v, 8), MODEL_DMA_OK);
+  assert_int_equal(v, 0);                                    /* d2 */
+}
+
+static void stale_guest_translation_until_invalidate_pages_gn(void **state)
+{
+  (void)state;
+  struct amd_model_params p = params_gt();
+  start_gt(&p);
+  uint64_t *a, *b, *gcr3, *ent[4];
+  uint64_t a_phys = alloc_page(&a), b_phys = alloc_page(&b), gcr3p = alloc_page(&gcr3);
+  uint64_t cr3 = gtables(0x400000, a_phys | G_RWX | G_A | G_D, false, true, ent);
+  gcr3[PASID] = gcr3[PASID + 1] = cr3 | 1;                   /* two PASIDs, one table */
+  set_dte(SID, BIT(0) | BIT(1) | BIT(61) | BIT(62), DOM);
+  dte_gcr3(SID, gcr3p, 0, false);
+  assert_int_equal(pstr(PASID, 0x400000, "first"), MODEL_DMA_OK);
+  assert_int_equal(pstr(PASID + 1, 0x400100, "other"), MODEL_DMA_OK);
+  assert_memory_equal(a, "first", 6);
+  *ent[3] = b_phys | G_RWX | G_A | G_D;                      /* remapped without invalidation */
+  assert_int_equal(pstr(PASID, 0x400000, "stale"), MODEL_DMA_OK);
+  assert_memory_equal(a, "stale", 6);
+  /* Not by INVALIDATE_DEVTAB_ENTRY, the domain's GN=0 invalidation (no nesting: no GPA behind
+   * it), GN=1 for another domain, another PASID or another page. */
+  inv_dte(SID);
+  inv_pages(DOM, 0x7ffffffffffff000ull, true);
+  inv_pages_gn(DOM + 1, PASID, 0x400000, false);
+  inv_pages_gn(DOM, PASID + 2, 0x400000, false);
+  inv_pages_gn(DOM, PASID, 0x401000, false);
+  assert_int_equal(pstr(PASID, 0x400000, "stale2"), MODEL_DMA_OK);
+  assert_memory_equal(a, "stale2", 7);
+  assert_int_equal(b[0], 0);
+  /* GN=1 with this domain, PASID and page: gone. */
+  inv_pages_gn(DOM, PASID, 0x400000, false);
+  assert_int_equal(pstr(PASID, 0x400000, "second"), MODEL_DMA_OK);
+  assert_memory_equal(b, "second", 7);
+  /* The other PASID's translation was not touched... */
+  assert_int_equal(pstr(PASID + 1, 0x400100, "other2"), MODEL_DMA_OK);
+  assert_memory_equal((uint8_t *)a + 0x100, "other2", 7);
+  /* ... until INVALIDATE_IOMMU_ALL. */
+  inv_all();
+  assert_int_equal(pstr(PASID + 1, 0x400100, "other3"), MODEL_DMA_OK);
+  assert_memory_equal((uint8_t *)b + 0x100, "other3", 7);
+  assert_int_equal(amd_model_stats(m)->cmd_inv_pages_guest, 4);
+  assert_int_equal(amd_model_stats(m)->illegal_cmds, 0);
+}
+
+static void pasid_beyond_pasmax_and_guest_dte_fields(void **state)
+{
+  (void)state;
+  uint64_t e[2];
+  uint8_t buf[4] = "gv";
+  /* No GTSup (amd-v1): EFR advertises no guest translation, a PASID prefix is refused before
+   * the IOMMU (no event), GV=1 is a reserved bit (RZ=1). */
+  struct amd_model_params p = params();
+  start(&p);
+  assert_int_equal(r64(EFR), 0x840);
+  engine_start();
+  assert_int_equal(eng_write(TAG(1), 0x1000, "x"), MODEL_ENGINE_ST_BLOCKED);
+  no_event();
+  assert_int_equal(amd_model_stats(m)->pasid_refused, 1);
+  set_dte(SID, BIT(0) | BIT(1) | BIT(55), DOM);
+  assert_int_equal(dma(SID, 0x1000, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_int_equal(ev_code(e), 1);
+  assert_true(ev_flag(e, 55));
+  teardown(NULL);
+
+  /* GTSup, PASmax 15, GLXSup 1, GATS 0, no GIoSup. */
+  p = params_gt();
+  p.gats = 0;
+  p.giosup = false;
+  start(&p);
+  uint64_t efr = r64(EFR);
+  assert_int_equal((efr >> 4) & 1, 1);                       /* GTSup */
+  assert_int_equal((efr >> 12) & 3, 0);                      /* GATS */
+  assert_int_equal((efr >> 14) & 3, 1);                      /* GLXSup */
+  assert_int_equal((efr >> 32) & 0x1f, 15);                  /* PASmax */
+  assert_int_equal((efr >> 37) & 1, 1);                      /* USSup */
+  assert_int_equal((efr >> 48) & 1, 0);                      /* GIoSup */
+  engine_start();
+  uint64_t *gcr3, gcr3p = alloc_page(&gcr3);
+  set_dte(SID, BIT(0) | BIT(1) | BIT(61) | BIT(62), DOM);
+  dte_gcr3(SID, gcr3p, 1, false);
+  /* Control.GTEn=0: no guest translation, the PASID-tagged request is refused (GN=1, PR=0). */
+  assert_int_equal(eng_write(TAG(1), 0x1000, "x"), MODEL_ENGINE_ST_BLOCKED);
+  next_event(e);
+  assert_true(ev_code(e) == 2 && ev_flag(e, 48) && !ev_flag(e, 52));
+  w64(CONTROL, EN_ALL | CTRL_GT_EN);
+  /* PASID 10000h > 2^(PASmax+1) - 1: refused, IO_PAGE_FAULT GN=1 PR=0 with that PASID. */
+  assert_int_equal(eng_write(TAG(0x10000), 0x1000, "x"), MODEL_ENGINE_ST_BLOCKED);
+  next_event(e);
+  assert_true(ev_code(e) == 2 && ev_flag(e, 48) && !ev_flag(e, 52));
+  assert_int_equal((e[0] >> 16) & 0xf, 1);
+  assert_int_equal((e[0] >> 32) & 0xffff, 0);
+  assert_int_equal(amd_model_stats(m)->pasid_refused, 1);
+  /* PASID FFFFh is within PASmax: it reaches the (empty) GCR3 table. */
+  assert_int_equal(eng_write(TAG(0xffff), 0x1000, "x"), MODEL_ENGINE_ST_BLOCKED);
+  next_event(e);
+  assert_int_equal((e[0] >> 32) & 0xffff, 0xffff);
+  assert_int_equal(amd_model_stats(m)->pasid_refused, 1);
+  assert_int_equal(amd_model_stats(m)->guest_walks, 1);
+  /* GLX 2 beyond GLXSup 1, GuestPagingMode 01b beyond GATS 0 and 10b: invalid level encodings
+   * (ILLEGAL_DEV_TABLE_ENTRY RZ=0, GN=1 and the PASID of the request); GIoV without GIoSup: a
+   * reserved bit (RZ=1). */
+  set_dte(SID, BIT(0) | BIT(1) | BIT(61) | BIT(62), DOM);
+  dte_gcr3(SID, gcr3p, 2, false);
+  inv_dte(SID);
+  assert_int_equal(eng_write(TAG(7), 0x1000, "x"), MODEL_ENGINE_ST_BLOCKED);
+  next_event(e);
+  assert_int_equal(ev_code(e), 1);
+  assert_true(ev_flag(e, 48) && !ev_flag(e, 55));
+  assert_int_equal((e[0] >> 32) & 0xffff, 7);
+  static const uint64_t q2[] = { 1ull << 54, 2ull << 54 };
+  for (unsigned i = 0; i < 2; i++) {
+    set_dte(SID, BIT(0) | BIT(1) | BIT(61) | BIT(62), DOM);
+    dte_gcr3(SID, gcr3p, 0, false);
+    devtab[SID * 4 + 2] = q2[i];
+    assert_int_equal(dma(SID, 0x1000, false, buf, 4), MODEL_DMA_BLOCKED);
+    next_event(e);
+    assert_int_equal(ev_code(e), 1);
+    assert_false(ev_flag(e, 55) || ev_flag(e, 48));
+  }
+  set_dte(SID, BIT(0) | BIT(1) | BIT(61) | BIT(62), DOM);
+  dte_gcr3(SID, gcr3p, 0, true);
+  assert_int_equal(dma(SID, 0x1000, false, buf, 4), MODEL_DMA_BLOCKED);
+  next_event(e);
+  assert_int_equal(ev_code(e), 1);
+  assert_true(ev_flag(e, 55));
+  /* The guest fields of a GV=0 entry are not looked at; a PASID-tagged request on it is
+   * refused (GN=1, PR=0), an untagged one translated as before. */
+  set_dte(SID, BIT(0) | BIT(1) | BIT(61) | BIT(62) | 3ull << 56, DOM);
+  assert_int_equal(eng_write(TAG(7), 0x1000, "x"), MODEL_ENGINE_ST_BLOCKED);
+  next_event(e);
+  assert_true(ev_code(e) == 2 && ev_flag(e, 48) && !ev_flag(e, 52));
+  uint64_t *a, a_phys = alloc_page(&a);
+  assert_int_equal(eng_write(0, a_phys, "gv0"), MODEL_ENGINE_ST_DONE);
+  assert_memory_equal(a, "gv0", 4);
+}
+
+static void gt_unit_as_discovered(void **state)
+{
+  (void)state;
+  struct host_system sys;
+  char err[200];
+  assert_int_equal(host_system_create("amd-gt", &sys, err, sizeof(err)), 0);
+  FILE *saved = stdout;
+  char *out = NULL;
+  size_t out_len = 0;
+  stdout = open_memstream(&out, &out_len);
+  assert_int_equal(host_system_discover(&sys), 0);
+  fclose(stdout);
+  stdout = saved;
+  free(out);
+  const struct platform *pl = sys.plat;
+  assert_int_equal(pl->n_iommus, 1);
+  /* The EFR image and the register advertise GTSup, PASmax 15, GLXSup 1, GATS 1, USSup,
+   * GIoSup; the driver takes 16-bit PASIDs from it. */
+  const uint64_t efr = 0x0001002f00005850ull;
+  assert_int_equal(pl->ivrs.ivhd[1].efr_image, efr);
+  assert_int_equal(mmio_read64(0xfed80000ull + EFR), efr);
+  assert_int_equal(pl->iommus[0].pasid_bits, 16);
+  /* Misc Information 0 (3.2.1): GVASize [7:5] 010b. */
+  const struct pci_cfg_ops *cfg = &pl->cfg;
+  assert_int_equal((cfg->read32(cfg->ctx, 0, 0, 4, 0, 0x50) >> 5) & 7, 2);
+  host_system_destroy(&sys);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -765,6 +1336,12 @@ int main(void)
     cmocka_unit_test_teardown(access_dirty_updates_with_had, teardown),
     cmocka_unit_test(missing_invalidate_iommu_pages_leaves_stale_translation),
     cmocka_unit_test(ivrs_and_iommu_function_as_discovered),
+    cmocka_unit_test_teardown(guest_translation_of_engine_dma_mode0_and_nested, teardown),
+    cmocka_unit_test_teardown(guest_faults_report_gn_and_pasid, teardown),
+    cmocka_unit_test_teardown(guest_access_dirty_bits_nested, teardown),
+    cmocka_unit_test_teardown(stale_guest_translation_until_invalidate_pages_gn, teardown),
+    cmocka_unit_test_teardown(pasid_beyond_pasmax_and_guest_dte_fields, teardown),
+    cmocka_unit_test(gt_unit_as_discovered),
   };
   return cmocka_run_group_tests_name("model_amd", tests, NULL, NULL);
 }
