@@ -178,7 +178,8 @@ $(HOST_BIN): $(HOST_DIR)/obj/arch/host/host_main.o $(HOST_DIR)/libmodel.a $(HOST
 
 # Host tests that build a whole model platform link the model library before the core.
 $(MODEL_UNIT_TESTS): $(HOST_DIR)/test_model_%: $(HOST_DIR)/obj/tests/unit/test_model_%.o \
-  $(HOST_DIR)/obj/tests/unit/fixture.o $(HOST_DIR)/libmodel.a $(HOST_DIR)/libcore.a
+  $(HOST_DIR)/obj/tests/unit/fixture.o $(HOST_DIR)/obj/tests/unit/model_run.o \
+  $(HOST_DIR)/libmodel.a $(HOST_DIR)/libcore.a
 	@echo "  LD [host] $@"
 	$(Q)$(HOST_CC) $(SAN) $^ -lcmocka -o $@
 

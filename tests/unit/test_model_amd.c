@@ -34,6 +34,7 @@
 #include "tests/model/amd_model.h"
 #include "tests/model/dma_engine.h"
 #include "tests/model/platform_model.h"
+#include "tests/unit/model_run.h"
 #include "tests/scenarios/scenario.h"
 
 #define SID 0x0010
@@ -651,68 +652,17 @@ static void access_dirty_updates_with_had(void **state)
 
 /* ---------------------------------------------------------------- whole platform */
 
-static int no_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
+static unsigned long amd_hits(struct host_system *sys)
 {
-  (void)dom;
-  (void)iova;
-  (void)size;
-  return IOMMU_OK; /* the deliberately missing INVALIDATE_IOMMU_PAGES */
-}
-
-struct run {
-  struct report_counts c;
-  char *out;
-  size_t out_len;
-  unsigned long iotlb_hits;
-};
-
-static struct run run_scenario(const char *spec, const char *glob, bool drop_flush)
-{
-  struct run r = { { 0, 0, 0 }, NULL, 0, 0 };
-  struct host_system sys;
-  char err[200];
-  assert_int_equal(host_system_create(spec, &sys, err, sizeof(err)), 0);
-  FILE *saved = stdout;
-  stdout = open_memstream(&r.out, &r.out_len);
-  report_begin();
-  assert_int_equal(host_system_discover(&sys), 0);
-  assert_int_equal(sys.plat->n_iommus, 1);
-  struct iommu_unit *u = &sys.plat->iommus[0];
-  static struct iommu_ops broken;
-  if (drop_flush) {
-    broken = *u->ops;
-    broken.flush = no_flush;
-    u->ops = &broken;
-  }
-  const char *globs[1] = { glob };
-  scenarios_run(sys.plat, globs, 1);
-  iommu_deactivate_all(sys.plat);
-  r.c = report_counts();
-  fclose(stdout);
-  stdout = saved;
+  (void)sys;
   struct amd_model *am = amd_model_at(0xfed80000ull);
   assert_non_null(am);
-  r.iotlb_hits = amd_model_stats(am)->iotlb_hits;
-  host_system_destroy(&sys);
-  return r;
+  return amd_model_stats(am)->iotlb_hits;
 }
 
 static void expect_stale(const char *spec, const char *glob, const char *evidence)
 {
-  struct run bad = run_scenario(spec, glob, true);
-  if (bad.c.failed != 1)
-    fprintf(stderr, "%s", bad.out);
-  assert_int_equal(bad.c.failed, 1);
-  assert_int_equal(bad.c.passed, 0);
-  assert_non_null(strstr(bad.out, evidence));
-  assert_true(bad.iotlb_hits > 0);
-  free(bad.out);
-  struct run good = run_scenario(spec, glob, false);
-  if (good.c.passed != 1)
-    fprintf(stderr, "%s", good.out);
-  assert_int_equal(good.c.failed, 0);
-  assert_int_equal(good.c.passed, 1);
-  free(good.out);
+  model_expect_stale(spec, glob, evidence, amd_hits);
 }
 
 static void missing_invalidate_iommu_pages_leaves_stale_translation(void **state)

@@ -31,6 +31,7 @@
 #include "tests/model/dma_engine.h"
 #include "tests/model/platform_model.h"
 #include "tests/model/smmu_model.h"
+#include "tests/unit/model_run.h"
 #include "tests/scenarios/scenario.h"
 
 extern int smmuv3_stage_choice;
@@ -1140,68 +1141,17 @@ static void event_queue_overflow_and_acknowledge(void **state)
 
 /* ---------------------------------------------------------------- with the driver */
 
-static int no_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
+static unsigned long smmu_hits(struct host_system *sys)
 {
-  (void)dom;
-  (void)iova;
-  (void)size;
-  return IOMMU_OK; /* the deliberately missing invalidation */
-}
-
-struct run {
-  struct report_counts c;
-  char *out;
-  size_t out_len;
-  unsigned long tlb_hits;
-};
-
-static struct run run_scenario(const char *spec, int stage, const char *glob, bool drop_flush)
-{
-  struct run r = { { 0, 0, 0 }, NULL, 0, 0 };
-  struct host_system sys;
-  char err[200];
-  smmuv3_stage_choice = stage;
-  assert_int_equal(host_system_create(spec, &sys, err, sizeof(err)), 0);
-  FILE *saved = stdout;
-  stdout = open_memstream(&r.out, &r.out_len);
-  report_begin();
-  assert_int_equal(host_system_discover(&sys), 0);
-  assert_int_equal(sys.plat->n_iommus, 1);
-  struct iommu_unit *u = &sys.plat->iommus[0];
-  static struct iommu_ops broken;
-  if (drop_flush) {
-    broken = *u->ops;
-    broken.flush = no_flush;
-    u->ops = &broken;
-  }
-  const char *globs[1] = { glob };
-  scenarios_run(sys.plat, globs, 1);
-  iommu_deactivate_all(sys.plat);
-  r.c = report_counts();
-  fclose(stdout);
-  stdout = saved;
-  r.tlb_hits = smmu_model_stats(smmu_model_instance())->tlb_hits;
-  host_system_destroy(&sys);
-  smmuv3_stage_choice = 0;
-  return r;
+  (void)sys;
+  return smmu_model_stats(smmu_model_instance())->tlb_hits;
 }
 
 static void expect_stale(const char *spec, int stage, const char *glob, const char *evidence)
 {
-  struct run bad = run_scenario(spec, stage, glob, true);
-  if (bad.c.failed != 1)
-    fprintf(stderr, "%s", bad.out);
-  assert_int_equal(bad.c.failed, 1);
-  assert_int_equal(bad.c.passed, 0);
-  assert_non_null(strstr(bad.out, evidence));
-  assert_true(bad.tlb_hits > 0); /* the stale translation came from the TLB */
-  free(bad.out);
-  struct run good = run_scenario(spec, stage, glob, false);
-  if (good.c.passed != 1)
-    fprintf(stderr, "%s", good.out);
-  assert_int_equal(good.c.failed, 0);
-  assert_int_equal(good.c.passed, 1);
-  free(good.out);
+  smmuv3_stage_choice = stage;
+  model_expect_stale(spec, glob, evidence, smmu_hits);
+  smmuv3_stage_choice = 0;
 }
 
 static void driver_without_tlbi_leaves_stale_translation(void **state)

@@ -27,72 +27,20 @@
 #include "tests/model/platform_model.h"
 #include "tests/model/vtd_model.h"
 #include "tests/scenarios/scenario.h"
+#include "tests/unit/model_run.h"
 
 extern int vtd_stage_choice;
 
-static int no_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
+static unsigned long vtd_hits(struct host_system *sys)
 {
-  (void)dom;
-  (void)iova;
-  (void)size;
-  return IOMMU_OK; /* the deliberately missing invalidation */
-}
-
-struct run {
-  struct report_counts c;
-  char *out;
-  size_t out_len;
-  unsigned long iotlb_hits;
-};
-
-static struct run run_scenario(const char *spec, int stage, const char *glob, bool drop_flush)
-{
-  struct run r = { { 0, 0, 0 }, NULL, 0, 0 };
-  struct host_system sys;
-  char err[200];
-  vtd_stage_choice = stage;
-  assert_int_equal(host_system_create(spec, &sys, err, sizeof(err)), 0);
-  FILE *saved = stdout;
-  stdout = open_memstream(&r.out, &r.out_len);
-  report_begin();
-  assert_int_equal(host_system_discover(&sys), 0);
-  assert_int_equal(sys.plat->n_iommus, 1);
-  struct iommu_unit *u = &sys.plat->iommus[0];
-  static struct iommu_ops broken;
-  if (drop_flush) {
-    broken = *u->ops;
-    broken.flush = no_flush;
-    u->ops = &broken;
-  }
-  const char *globs[1] = { glob };
-  scenarios_run(sys.plat, globs, 1);
-  iommu_deactivate_all(sys.plat);
-  r.c = report_counts();
-  fclose(stdout);
-  stdout = saved;
-  r.iotlb_hits = vtd_model_stats(model_platform_vtd(sys.mp))->iotlb_hits;
-  host_system_destroy(&sys);
-  vtd_stage_choice = 0;
-  return r;
+  return vtd_model_stats(model_platform_vtd(sys->mp))->iotlb_hits;
 }
 
 static void expect_stale(const char *spec, int stage, const char *glob, const char *evidence)
 {
-  struct run bad = run_scenario(spec, stage, glob, true);
-  if (bad.c.failed != 1)
-    fprintf(stderr, "%s", bad.out);
-  assert_int_equal(bad.c.failed, 1);
-  assert_int_equal(bad.c.passed, 0);
-  assert_non_null(strstr(bad.out, evidence));
-  assert_true(bad.iotlb_hits > 0); /* the stale translation came from the IOTLB */
-  free(bad.out);
-
-  struct run good = run_scenario(spec, stage, glob, false);
-  if (good.c.passed != 1)
-    fprintf(stderr, "%s", good.out);
-  assert_int_equal(good.c.failed, 0);
-  assert_int_equal(good.c.passed, 1);
-  free(good.out);
+  vtd_stage_choice = stage;
+  model_expect_stale(spec, glob, evidence, vtd_hits);
+  vtd_stage_choice = 0;
 }
 
 static void legacy_missing_flush_leaves_stale_translation(void **state)
