@@ -793,16 +793,25 @@ static int lookup_owned(const struct ioasid_system *sys, const struct ioasid_set
   return IOASID_OK;
 }
 
+/* The record a modifying call acts on: owned by set (any owner when set is NULL), and not
+ * from inside a notifier or iteration callback. Lookup errors come first. */
+static int lookup_for_change(struct ioasid_system *sys, struct ioasid_set *set, ioasid_t id,
+                             struct ioasid_record **out)
+{
+  int rc = lookup_owned(sys, set, id, out);
+  if (rc)
+    return rc;
+  return sys->busy ? IOASID_EREENTRANT : IOASID_OK;
+}
+
 int ioasid_free(struct ioasid_system *sys, struct ioasid_set *set, ioasid_t id)
 {
   struct ioasid_record *rec;
   if (!set)
     return IOASID_EINVAL;
-  int rc = lookup_owned(sys, set, id, &rec);
+  int rc = lookup_for_change(sys, set, id, &rec);
   if (rc)
     return rc;
-  if (sys->busy)
-    return IOASID_EREENTRANT;
   if (rec->state == IOASID_STATE_FREE_PENDING)
     return IOASID_EBUSY;
   return free_owned(sys, set, id, rec);
@@ -856,11 +865,9 @@ static int drop_ref(struct ioasid_system *sys, ioasid_t id, struct ioasid_record
 int ioasid_put(struct ioasid_system *sys, struct ioasid_set *set, ioasid_t id)
 {
   struct ioasid_record *rec;
-  int rc = lookup_owned(sys, set, id, &rec);
+  int rc = lookup_for_change(sys, set, id, &rec);
   if (rc)
     return rc;
-  if (sys->busy)
-    return IOASID_EREENTRANT;
   if (rec->refs <= rec->binds)
     return IOASID_EINVAL;
   return drop_ref(sys, id, rec);
@@ -871,11 +878,9 @@ int ioasid_bind(struct ioasid_system *sys, struct ioasid_set *set, ioasid_t id)
   struct ioasid_record *rec;
   if (!set)
     return IOASID_EINVAL;
-  int rc = lookup_owned(sys, set, id, &rec);
+  int rc = lookup_for_change(sys, set, id, &rec);
   if (rc)
     return rc;
-  if (sys->busy)
-    return IOASID_EREENTRANT;
   if (rec->binds == UINT16_MAX)
     return IOASID_EBUSY;
   rc = take_ref(sys, rec);
@@ -889,11 +894,9 @@ int ioasid_bind(struct ioasid_system *sys, struct ioasid_set *set, ioasid_t id)
 int ioasid_unbind(struct ioasid_system *sys, struct ioasid_set *set, ioasid_t id)
 {
   struct ioasid_record *rec;
-  int rc = lookup_owned(sys, set, id, &rec);
+  int rc = lookup_for_change(sys, set, id, &rec);
   if (rc)
     return rc;
-  if (sys->busy)
-    return IOASID_EREENTRANT;
   if (rec->binds == 0)
     return IOASID_EINVAL;
   struct ioasid_set *owner = rec_set(sys, rec);
@@ -934,11 +937,9 @@ int ioasid_attach_data(struct ioasid_system *sys, struct ioasid_set *set, ioasid
                        void *private_data)
 {
   struct ioasid_record *rec;
-  int rc = lookup_owned(sys, set, id, &rec);
+  int rc = lookup_for_change(sys, set, id, &rec);
   if (rc)
     return rc;
-  if (sys->busy)
-    return IOASID_EREENTRANT;
   rec->private_data = private_data;
   return IOASID_OK;
 }
@@ -975,11 +976,9 @@ int ioasid_spid_attach(struct ioasid_system *sys, struct ioasid_set *set, ioasid
   struct ioasid_record *rec;
   if (!set || spid == IOASID_INVALID)
     return IOASID_EINVAL;
-  int rc = lookup_owned(sys, set, id, &rec);
+  int rc = lookup_for_change(sys, set, id, &rec);
   if (rc)
     return rc;
-  if (sys->busy)
-    return IOASID_EREENTRANT;
   if (rec->state == IOASID_STATE_FREE_PENDING)
     return IOASID_EBUSY;
   if (rec->spid != IOASID_INVALID || spid_get(&set->spids, spid) != IOASID_INVALID)
@@ -996,11 +995,9 @@ int ioasid_spid_detach(struct ioasid_system *sys, struct ioasid_set *set, ioasid
   struct ioasid_record *rec;
   if (!set)
     return IOASID_EINVAL;
-  int rc = lookup_owned(sys, set, id, &rec);
+  int rc = lookup_for_change(sys, set, id, &rec);
   if (rc)
     return rc;
-  if (sys->busy)
-    return IOASID_EREENTRANT;
   if (rec->spid == IOASID_INVALID)
     return IOASID_ENOENT;
   spid_remove(&set->spids, rec->spid);
