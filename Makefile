@@ -13,10 +13,11 @@ CORE_SRCS := arch/poll.c \
   boot/report.c boot/cmdline.c boot/console.c boot/suite.c \
   iommu/iommu.c iommu/regfield.c \
   iommu/vtd/vtd_caps.c iommu/vtd/vtd.c iommu/vtd/vtd_tables.c iommu/vtd/vtd_inv.c \
-  iommu/vtd/vtd_pgtable.c \
-  iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c iommu/amd/amd_pgtable.c \
+  iommu/pgtable/pgtable.c iommu/pgtable/fmt_vtd_ss.c iommu/pgtable/fmt_x86_64.c \
+  iommu/pgtable/fmt_amd_v1.c iommu/pgtable/fmt_arm_lpae.c iommu/core/core.c \
+  iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c \
   iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/smmuv3/smmu.c iommu/smmuv3/smmu_tables.c \
-  iommu/smmuv3/smmu_queue.c iommu/smmuv3/smmu_pgtable.c iommu/initiator/initiator.c iommu/initiator/edu.c \
+  iommu/smmuv3/smmu_queue.c iommu/initiator/initiator.c iommu/initiator/edu.c \
   iommu/initiator/model_engine.c \
   ioasid/ioasid.c \
   tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "boot/report.h"
+#include "iommu/core/core.h"
 
 const char *iommu_strerror(int err)
 {
@@ -19,6 +20,7 @@ const char *iommu_strerror(int err)
   case IOMMU_EEXIST: return "IOMMU_EEXIST";
   case IOMMU_ERANGE: return "IOMMU_ERANGE";
   case IOMMU_ENOENT: return "IOMMU_ENOENT";
+  case IOMMU_EINVAL: return "IOMMU_EINVAL";
   default: return "IOMMU_E?";
   }
 }
@@ -122,9 +124,11 @@ int iommu_activate(struct platform *plat, struct iommu_unit *unit)
     if (gap)
       continue;
     if (bystander_domain[idx] == NULL &&
-        unit->ops->domain_alloc(unit, IOMMU_DOMAIN_PASSTHROUGH, &bystander_domain[idx]))
+        iommu_domain_alloc(unit, IOMMU_DOMAIN_PASSTHROUGH, &bystander_domain[idx]))
       break;
-    if (unit->ops->attach(bystander_domain[idx], pci_rid(d)) == IOMMU_OK)
+    int derr;
+    struct iommu_device *dev = iommu_device_get(plat, d->segment, pci_rid(d), &derr);
+    if (dev && iommu_attach(bystander_domain[idx], dev) == IOMMU_OK)
       attached++;
   }
   if (bystanders && gap)
@@ -147,9 +151,10 @@ void iommu_deactivate_all(struct platform *plat)
         diag("%s: restoring the entry state failed: %s %s", u->source, iommu_strerror(err), why);
       u->active = false;
     }
+    iommu_core_forget_unit(u);
     /* Also after state.restore disabled the unit itself: the domain is ours to free. */
     if (bystander_domain[i]) {
-      u->ops->domain_free(bystander_domain[i]);
+      iommu_domain_free(bystander_domain[i]);
       bystander_domain[i] = NULL;
     }
   }

@@ -6,20 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "boot/platform.h"
-
-enum iommu_err {
-  IOMMU_OK = 0,
-  IOMMU_ETIMEDOUT = -100,   /* hardware did not complete within its timeout */
-  IOMMU_ENODEV = -101,      /* register window reads as nothing (all ones / zero ID) */
-  IOMMU_EBADREG = -102,     /* a register holds a value the spec forbids */
-  IOMMU_EUNSUPPORTED = -103,
-  IOMMU_ENOMEM = -104,
-  IOMMU_EBUSY = -105,       /* firmware left the unit in use (translation already on) */
-  IOMMU_EEXIST = -106,      /* a mapping is already there */
-  IOMMU_ERANGE = -107,      /* address / size outside what the tables translate */
-  IOMMU_ENOENT = -108,      /* nothing mapped / attached there */
-};
-const char *iommu_strerror(int err);
+#include "iommu/iommu_err.h"
+#include "iommu/pgtable/pgtable.h"
 
 /* Receives one line of text (no newline) per call. */
 typedef void (*iommu_line_fn)(void *ctx, const char *line);
@@ -47,11 +35,16 @@ enum iommu_feature {
   IOMMU_FEAT_DMA,            /* the driver can translate DMA at all (else: not implemented) */
 };
 
+/* A domain: an IO address space on one unit. The driver allocates it (with its IDs) and,
+ * for paging domains, builds pt with the format its hardware walks; the core maps and
+ * unmaps through the page-table engine and asks the driver only to invalidate. */
 struct iommu_domain {
   struct iommu_unit *unit;
   enum iommu_domain_type type;
   unsigned iova_bits;       /* input address width the tables translate */
-  uint64_t page_sizes;      /* leaf sizes map() accepts (IOMMU_PAGE_* bits) */
+  uint64_t page_sizes;      /* leaf sizes the tables can hold (IOMMU_PAGE_* bits) */
+  struct pt pt;             /* paging domains: the I/O page table */
+  unsigned n_devices;       /* devices whose primary domain this is (core bookkeeping) */
   void *priv;
 };
 
@@ -113,9 +106,9 @@ struct iommu_ops {
   int (*domain_alloc)(struct iommu_unit *unit, enum iommu_domain_type type,
                       struct iommu_domain **out);
   void (*domain_free)(struct iommu_domain *dom);
-  /* One leaf of size (a page_sizes bit); iova and phys aligned to it. */
-  int (*map)(struct iommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
-  int (*unmap)(struct iommu_domain *dom, uint64_t iova, uint64_t size);
+  /* After the core made [iova, iova+size) present in dom->pt: what the hardware needs for
+   * not-present -> present (VT-d caching mode or RWBF, AMD NpCache). NULL: nothing. */
+  int (*map_sync)(struct iommu_domain *dom, uint64_t iova, uint64_t size);
   /* Targeted IOTLB invalidation of [iova, iova+size); size 0 = the whole domain. Waits for
    * completion. */
   int (*flush)(struct iommu_domain *dom, uint64_t iova, uint64_t size);

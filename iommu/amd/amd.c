@@ -302,7 +302,7 @@ static int amd_attach(struct iommu_domain *dom, uint16_t rid)
     if (dom->type == IOMMU_DOMAIN_PASSTHROUGH)
       amd_dte_passthrough(v, d->domid, ivhd_setting(a, ids[i]));
     else
-      amd_dte_translate(v, d->root_phys, d->levels, d->domid, ivhd_setting(a, ids[i]));
+      amd_dte_translate(v, d->dom.pt.root_phys, d->dom.pt.levels, d->domid, ivhd_setting(a, ids[i]));
     write_dte(a, ids[i], v);
     /* A walk may have cached the old entry (and the old domain's translations under this
      * device): invalidate both. */
@@ -338,21 +338,21 @@ static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
     return IOMMU_ENOMEM;
   }
   d->domid = (uint16_t)id;
-  d->levels = a->levels;
   d->dom.unit = u;
   d->dom.type = type;
   /* Six levels cover 64 bits; 63 are reported so that 1 << iova_bits stays defined. */
   unsigned bits = amd_levels_bits(a->levels);
   d->dom.iova_bits = bits > 63 ? 63 : bits;
-  d->dom.page_sizes = amd_pt_page_sizes(a->levels);
   if (type == IOMMU_DOMAIN_PAGING) {
-    d->root = page_alloc(1, UINT64_MAX, &d->root_phys);
-    if (d->root == NULL) {
+    struct pt_cfg cfg = { .fmt = &pt_fmt_amd_v1, .levels = a->levels, .ias = bits > 64 ? 64 : bits };
+    int err = pt_init(&d->dom.pt, &cfg);
+    if (err) {
+      pt_free(&d->dom.pt);
       a->domids[id / 64] &= ~(1ull << (id % 64));
       free(d);
-      return IOMMU_ENOMEM;
+      return err;
     }
-    amd_table_sync(d->root, PAGE_SIZE);
+    d->dom.page_sizes = d->dom.pt.page_sizes;
   }
   *out = &d->dom;
   return IOMMU_OK;
@@ -366,28 +366,15 @@ static void amd_domain_free(struct iommu_domain *dom)
   if (a->cmdbuf)
     amd_flush_pages(a, d->domid, 0, 0);
   a->domids[d->domid / 64] &= ~(1ull << (d->domid % 64));
-  amd_pt_free(d);
+  pt_free(&dom->pt);
   free(d);
 }
 
-static int amd_map(struct iommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
+/* An IOMMU with the NpCache capability may cache not-present entries; the flush is cheap,
+ * so it is always done. */
+static int amd_map_sync(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 {
-  struct amd_unit *a = amd(dom->unit);
-  if (dom->type != IOMMU_DOMAIN_PAGING || !(dom->page_sizes & size))
-    return IOMMU_EUNSUPPORTED;
-  int err = amd_pt_map(adom(dom), iova, phys, size, prot);
-  if (err)
-    return err;
-  /* An IOMMU with the NpCache capability may cache not-present entries; the flush is
-   * cheap, so it is always done. */
-  return amd_flush_pages(a, adom(dom)->domid, iova, size);
-}
-
-static int amd_unmap(struct iommu_domain *dom, uint64_t iova, uint64_t size)
-{
-  if (dom->type != IOMMU_DOMAIN_PAGING)
-    return IOMMU_EUNSUPPORTED;
-  return amd_pt_unmap(adom(dom), iova, size);
+  return amd_flush_pages(amd(dom->unit), adom(dom)->domid, iova, size);
 }
 
 static int amd_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
@@ -513,8 +500,7 @@ const struct iommu_ops amd_ops = {
   .disable = amd_disable,
   .domain_alloc = amd_domain_alloc,
   .domain_free = amd_domain_free,
-  .map = amd_map,
-  .unmap = amd_unmap,
+  .map_sync = amd_map_sync,
   .flush = amd_flush,
   .attach = amd_attach,
   .detach = amd_detach,

@@ -70,8 +70,6 @@ struct amd_unit {
 struct amd_domain {
   struct iommu_domain dom;
   uint16_t domid;
-  uint64_t *root, root_phys;
-  unsigned levels;
 };
 
 /* A decoded event log entry (the driver's view before it becomes an iommu_fault). */
@@ -92,14 +90,7 @@ void amd_dte_translate(uint64_t dte[4], uint64_t root_phys, unsigned levels, uin
 void amd_dte_set_gcr3(uint64_t dte[4], uint64_t gcr3_table_phys, unsigned glx, bool giov);
 uint64_t amd_dte_gcr3(const uint64_t dte[4]);
 bool amd_dte_is_blocked(const uint64_t dte[4]);
-uint64_t amd_pde_encode(uint64_t table_phys, unsigned next_level);
-uint64_t amd_pte_encode(uint64_t phys, unsigned prot);
-uint64_t amd_pte_large_encode(uint64_t phys, uint64_t size, unsigned prot);
-/* Page size of a leaf found at level (1 = 4 KiB table): NL 0 gives the level's size, NL 7
- * the size encoded in the address; 0 when the entry is not a leaf or malformed. */
-uint64_t amd_pte_leaf_size(uint64_t pte, unsigned level);
 uint64_t amd_gcr3_entry_encode(uint64_t v2_root_phys);
-uint64_t amd_v2_pte_encode(uint64_t phys, unsigned prot, bool large);
 void amd_cmd_completion_wait(uint64_t cmd[2], uint64_t store_phys, uint64_t data);
 void amd_cmd_inv_devtab_entry(uint64_t cmd[2], uint16_t devid);
 /* Range [iova, iova + size) (size 0 = the whole domain), widened to the aligned power of two
@@ -132,21 +123,7 @@ int amd_queue_wait_test(struct amd_unit *a, char *why, size_t len);
 int amd_queue_error_test(struct amd_unit *a, char *why, size_t len);
 
 /* amd_pgtable.c: v1 host page tables */
-int amd_pt_map(struct amd_domain *d, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
-int amd_pt_unmap(struct amd_domain *d, uint64_t iova, uint64_t size);
-void amd_pt_free(struct amd_domain *d);
-/* Software walk (for tests and diagnostics): output address and permissions, or 0. */
-uint64_t amd_pt_lookup(const struct amd_domain *d, uint64_t iova, unsigned *prot);
-uint64_t amd_pt_page_sizes(unsigned levels);
-
-/* amd_pgtable.c: v2 (guest) tables and the GCR3 table, host-tested until a domain type uses them */
-struct amd_v2_table {
-  uint64_t *root, root_phys;
-  unsigned levels;               /* 4 or 5 (EFR.GATS) */
-};
-int amd_v2_map(struct amd_v2_table *t, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
-uint64_t amd_v2_lookup(const struct amd_v2_table *t, uint64_t iova, unsigned *prot);
-void amd_v2_free(struct amd_v2_table *t);
+/* One-level GCR3 table (GLX = 0): entry p holds the v2 (x86-64 format) root of PASID p. */
 int amd_gcr3_set(uint64_t *gcr3_table, uint32_t pasid, uint64_t v2_root_phys);
 
 /* amd_caps.c */

@@ -85,64 +85,12 @@ bool amd_dte_is_blocked(const uint64_t dte[4])
          (AMD_DTE_V | AMD_DTE_TV);
 }
 
-/* Page directory entry: present, IR and IW (permissions are the AND along the walk), the
- * level of the table it points to. */
-uint64_t amd_pde_encode(uint64_t table_phys, unsigned next_level)
-{
-  return AMD_PTE_PR | AMD_PTE_IR | AMD_PTE_IW | ((uint64_t)(next_level & 7u) << AMD_PTE_NL_SHIFT) |
-         (table_phys & AMD_PTE_ADDR_MASK);
-}
-
-static uint64_t prot_bits(unsigned prot)
-{
-  return ((prot & IOMMU_PROT_READ) ? AMD_PTE_IR : 0) | ((prot & IOMMU_PROT_WRITE) ? AMD_PTE_IW : 0);
-}
-
-/* Leaf of the size of the level it sits in (next level 0). */
-uint64_t amd_pte_encode(uint64_t phys, unsigned prot)
-{
-  return AMD_PTE_PR | (phys & AMD_PTE_ADDR_MASK) | prot_bits(prot);
-}
-
-/* Leaf with next level 7: the lowest clear address bit at or above 12, n, gives a page of
- * 2^(n+1) bytes; bits 12..n-1 are set. The entry is replicated over every slot the page
- * covers. size must be a power of two of at least 8 KiB and phys aligned to it. */
-uint64_t amd_pte_large_encode(uint64_t phys, uint64_t size, unsigned prot)
-{
-  uint64_t addr = ((phys | (size - 1)) & ~(size >> 1)) & AMD_PTE_ADDR_MASK;
-  return AMD_PTE_PR | ((uint64_t)AMD_PTE_NL_LARGE << AMD_PTE_NL_SHIFT) | addr | prot_bits(prot);
-}
-
-uint64_t amd_pte_leaf_size(uint64_t pte, unsigned level)
-{
-  if (!(pte & AMD_PTE_PR) || level < 1 || level > AMD_MAX_LEVELS)
-    return 0;
-  unsigned nl = (unsigned)((pte & AMD_PTE_NL_MASK) >> AMD_PTE_NL_SHIFT);
-  if (nl == 0) {
-    unsigned shift = 12 + 9 * (level - 1);
-    return shift >= 64 ? 0 : 1ull << shift;
-  }
-  if (nl != AMD_PTE_NL_LARGE)
-    return 0;
-  unsigned b = 12;
-  while (b < 52 && ((pte >> b) & 1))
-    b++;
-  return b >= 52 ? 0 : 1ull << (b + 1);
-}
-
 /* GCR3 table entry: guest CR3 (v2 root) with GV. */
 uint64_t amd_gcr3_entry_encode(uint64_t v2_root_phys)
 {
   return (v2_root_phys & AMD_BASE_ADDR_MASK) | AMD_GCR3_GV;
 }
 
-/* v2 entries use the x86-64 long-mode format; A and D preset so the walker never has to
- * update them, U/S set (the IOMMU treats requests without PASID privilege as user). */
-uint64_t amd_v2_pte_encode(uint64_t phys, unsigned prot, bool large)
-{
-  return (phys & AMD_BASE_ADDR_MASK) | AMD_V2_P | AMD_V2_US | AMD_V2_A | AMD_V2_D |
-         ((prot & IOMMU_PROT_WRITE) ? AMD_V2_RW : 0) | (large ? AMD_V2_PS : 0);
-}
 
 /* ---- commands ---- */
 void amd_cmd_completion_wait(uint64_t cmd[2], uint64_t store_phys, uint64_t data)
@@ -277,4 +225,13 @@ void amd_event_to_fault(const struct amd_event *ev, struct iommu_fault *f)
     f->pasid_present = (ev->flags & AMD_EVF_GN) != 0;
     f->pasid = f->pasid_present ? ev->pasid : 0;
   }
+}
+
+int amd_gcr3_set(uint64_t *gcr3_table, uint32_t pasid, uint64_t v2_root_phys)
+{
+  if (pasid >= 512)
+    return IOMMU_ERANGE;
+  gcr3_table[pasid] = v2_root_phys ? amd_gcr3_entry_encode(v2_root_phys) : 0;
+  amd_table_sync(&gcr3_table[pasid], sizeof(uint64_t));
+  return IOMMU_OK;
 }

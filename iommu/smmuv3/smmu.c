@@ -198,7 +198,7 @@ void smmu_describe_driver(const struct iommu_unit *u, iommu_line_fn line, void *
 
 /* ---- memory ---- */
 /* bytes of zeroed memory aligned to align (a power of two); mem records what to free. */
-static void *alloc_aligned(size_t bytes, size_t align, uint64_t *phys, struct smmu_pt_mem *mem)
+static void *alloc_aligned(size_t bytes, size_t align, uint64_t *phys, struct smmu_mem *mem)
 {
   if (align < PAGE_SIZE)
     align = PAGE_SIZE;
@@ -215,7 +215,7 @@ static void *alloc_aligned(size_t bytes, size_t align, uint64_t *phys, struct sm
   return v + (a - p);
 }
 
-static void free_mem(struct smmu_pt_mem *m)
+static void free_mem(struct smmu_mem *m)
 {
   if (m->alloc)
     page_free(m->alloc, m->pages);
@@ -583,7 +583,13 @@ static int smmu_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, 
       }
       d->vmid = s->next_vmid++;
     }
-    int err = smmu_pt_init(&d->pt, s->stage, s->granule, ias, s->oas, s->coherent);
+    struct pt_cfg cfg = {
+      .fmt = s->stage == 1 ? &pt_fmt_arm_s1 : &pt_fmt_arm_s2, .granule_shift = s->granule,
+      .ias = ias, .oas = s->oas, .flags = s->coherent ? 0 : PT_F_NONCOHERENT | PT_F_ARM_NC,
+    };
+    int err = pt_init(&d->dom.pt, &cfg);
+    if (!err && d->dom.pt.levels > 4)
+      err = IOMMU_EUNSUPPORTED; /* VMSAv8-64 walks start at level 0 at the earliest */
     if (!err && s->stage == 1) {
       /* CD table: 2^S1CDMax CDs (one without substreams), aligned to its size; CD 0 is
        * this domain's context (STE.S1DSS = substream 0 for untagged DMA). */
@@ -592,7 +598,7 @@ static int smmu_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, 
         err = IOMMU_ENOMEM;
       } else {
         struct smmu_cd_cfg cd = {
-          .ttb0 = d->pt.root_phys, .t0sz = 64 - ias, .granule = s->granule,
+          .ttb0 = d->dom.pt.root_phys, .t0sz = 64 - ias, .granule = s->granule,
           .ips = (unsigned)smmu_ps_encode(s->oas), .asid = d->asid, .coherent = s->coherent,
         };
         smmu_cd_encode(d->cdtab, &cd);
@@ -600,12 +606,12 @@ static int smmu_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, 
       }
     }
     if (err) {
-      smmu_pt_free(&d->pt);
+      pt_free(&d->dom.pt);
       free(d);
       return err;
     }
     d->dom.iova_bits = ias;
-    d->dom.page_sizes = smmu_pt_page_sizes(&d->pt);
+    d->dom.page_sizes = d->dom.pt.page_sizes;
   }
   *out = &d->dom;
   return IOMMU_OK;
@@ -628,26 +634,11 @@ static void smmu_domain_free(struct iommu_domain *dom)
   if (dom->type == IOMMU_DOMAIN_PAGING) {
     if (s->enabled)
       flush_domain(s, d); /* no cached translation may outlive the tables */
-    smmu_pt_free(&d->pt);
+    pt_free(&dom->pt);
     if (d->cdtab)
       page_free(d->cdtab, 1);
   }
   free(d);
-}
-
-static int smmu_map(struct iommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
-{
-  if (dom->type != IOMMU_DOMAIN_PAGING || !(dom->page_sizes & size))
-    return IOMMU_EUNSUPPORTED;
-  /* Invalid -> valid needs no invalidation: translation faults are never cached. */
-  return smmu_pt_map(&sdom(dom)->pt, iova, phys, size, prot);
-}
-
-static int smmu_unmap(struct iommu_domain *dom, uint64_t iova, uint64_t size)
-{
-  if (dom->type != IOMMU_DOMAIN_PAGING)
-    return IOMMU_EUNSUPPORTED;
-  return smmu_pt_unmap(&sdom(dom)->pt, iova, size, NULL);
 }
 
 /* TLBI by address: range forms when IDR3.RIL (TG = granule, NUM/SCALE), else one command per
@@ -706,9 +697,10 @@ static void ste_for_domain(const struct smmu_unit *s, const struct smmu_domain *
     smmu_ste_s1(ste, &c);
   } else {
     struct smmu_ste_s2_cfg c = {
-      .vmid = d->vmid, .t0sz = 64 - d->pt.ias,
-      .sl0 = (unsigned)smmu_s2sl0_encode(d->pt.granule, d->pt.start_level),
-      .tg = smmu_tg_encode(d->pt.granule), .ps = (unsigned)smmu_ps_encode(d->pt.oas), .ttb = d->pt.root_phys,
+      .vmid = d->vmid, .t0sz = 64 - d->dom.pt.cfg.ias,
+      .sl0 = (unsigned)smmu_s2sl0_encode(d->dom.pt.cfg.granule_shift, 4 - d->dom.pt.levels),
+      .tg = smmu_tg_encode(d->dom.pt.cfg.granule_shift), .ps = (unsigned)smmu_ps_encode(d->dom.pt.cfg.oas),
+      .ttb = d->dom.pt.root_phys,
       .coherent = s->coherent,
     };
     smmu_ste_s2(ste, &c);
@@ -926,8 +918,6 @@ const struct iommu_ops smmuv3_ops = {
   .disable = smmu_disable,
   .domain_alloc = smmu_domain_alloc,
   .domain_free = smmu_domain_free,
-  .map = smmu_map,
-  .unmap = smmu_unmap,
   .flush = smmu_flush,
   .attach = smmu_attach,
   .detach = smmu_detach,

@@ -28,20 +28,10 @@ extern int smmuv3_stage_choice;
 struct iort_info;
 extern const struct iort_info *smmuv3_iort;
 
-/* One translation table (stage 1 or 2, any granule), kept in host memory the walker reads. */
-struct smmu_pt_mem {
+/* A physically contiguous allocation (queues, stream tables), freed as one. */
+struct smmu_mem {
   void *alloc;
   size_t pages;
-};
-struct smmu_pt {
-  unsigned stage;            /* 1: VMSAv8-64 stage 1 (AP bits); 2: stage 2 (S2AP bits) */
-  unsigned granule;          /* log2 of the granule: 12, 14 or 16 */
-  unsigned ias, oas;         /* input / output address bits */
-  unsigned levels, start_level;
-  bool coherent;             /* walker snoops CPU caches (IDR0.COHACC) */
-  uint64_t *root, root_phys;
-  struct smmu_pt_mem *mem;   /* every table allocation, freed together */
-  unsigned n_mem, cap_mem;
 };
 
 struct smmu_unit {
@@ -64,7 +54,7 @@ struct smmu_unit {
   size_t strtab_pages;
   uint64_t **l2;             /* 2-level: level-2 tables, indexed by SID >> split */
   uint64_t *l2_phys;
-  struct smmu_pt_mem *l2_mem;
+  struct smmu_mem *l2_mem;
   unsigned n_l1;
   uint32_t strtab_cfg;
   uint16_t next_asid, next_vmid;
@@ -106,14 +96,13 @@ struct smmu_unit {
   uint64_t saved_cd[SMMU_CD_DWORDS]; /* (or the STE, when the stream has no CD) */
 
   /* what enable and inject allocated, freed together at disable */
-  struct smmu_pt_mem strtab_mem, cmdq_mem, evtq_mem, sync_mem, bad_mem, bad_l2_mem;
+  struct smmu_mem strtab_mem, cmdq_mem, evtq_mem, sync_mem, bad_mem, bad_l2_mem;
 };
 
 struct smmu_domain {
   struct iommu_domain dom;
   unsigned stage;
   uint16_t asid, vmid;
-  struct smmu_pt pt;
   uint64_t *cdtab, cdtab_phys; /* stage 1: CD table; CD 0 translates untagged DMA */
 };
 
@@ -156,9 +145,7 @@ unsigned smmu_oas_bits(unsigned code);                /* IDR5.OAS -> bits (0: re
 int smmu_s2sl0_encode(unsigned granule, unsigned start_level); /* -1: not encodable */
 /* Levels and starting level for an input width with a granule (VMSAv8-64 walk). */
 unsigned smmu_pt_levels(unsigned granule, unsigned ias);
-uint64_t smmu_pte_table(uint64_t next_phys);
 /* A page (last_level) or block descriptor; stage 1 uses AP/AttrIndx/nG, stage 2 S2AP/MemAttr. */
-uint64_t smmu_pte_leaf(unsigned stage, uint64_t phys, unsigned prot, bool last_level, bool coherent);
 
 void smmu_cmd_cfgi_ste(uint64_t c[2], uint32_t sid, bool leaf);
 void smmu_cmd_cfgi_ste_range(uint64_t c[2], uint32_t sid, unsigned range);
@@ -204,17 +191,7 @@ enum iommu_fault_kind smmu_event_kind(const struct smmu_event *e, int ste_state)
 void smmu_event_to_fault(const struct smmu_event *e, int ste_state, struct iommu_fault *f);
 const char *smmu_cerror_name(unsigned err);
 
-/* ---- smmu_pgtable.c ---- */
-int smmu_pt_init(struct smmu_pt *pt, unsigned stage, unsigned granule, unsigned ias, unsigned oas,
-                 bool coherent);
-/* Leaf sizes the table can map (a bit per size, as iommu_domain.page_sizes). */
-uint64_t smmu_pt_page_sizes(const struct smmu_pt *pt);
-int smmu_pt_map(struct smmu_pt *pt, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot);
-/* *level_out: the level of the removed leaf (TLBI TTL hint). */
-int smmu_pt_unmap(struct smmu_pt *pt, uint64_t iova, uint64_t size, unsigned *level_out);
-/* Software walk, as the SMMU would do it: 0 and the output address, or IOMMU_ENOENT. */
-int smmu_pt_walk(const struct smmu_pt *pt, uint64_t iova, uint64_t *phys, uint64_t *leaf);
-void smmu_pt_free(struct smmu_pt *pt);
+/* ---- smmu_tables.c ---- */
 /* Makes CPU writes to table / queue memory visible to the SMMU (cache clean when not
  * coherent, a barrier otherwise). */
 void smmu_sync_mem(bool coherent, const void *p, size_t len);

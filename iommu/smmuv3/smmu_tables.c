@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "iommu/smmuv3/smmu_internal.h"
 
 /* ---- stream table ---- */
@@ -117,24 +118,12 @@ unsigned smmu_pt_levels(unsigned granule, unsigned ias)
   return (ias - granule + stride - 1) / stride;
 }
 
-uint64_t smmu_pte_table(uint64_t next_phys)
+void smmu_sync_mem(bool coherent, const void *p, size_t len)
 {
-  return (next_phys & SMMU_PTE_OA_MASK) | SMMU_PTE_TYPE_TABLE | SMMU_PTE_VALID;
-}
-
-uint64_t smmu_pte_leaf(unsigned stage, uint64_t phys, unsigned prot, bool last_level, bool coherent)
-{
-  uint64_t e = (phys & SMMU_PTE_OA_MASK) | SMMU_PTE_VALID | (last_level ? SMMU_PTE_TYPE_TABLE : 0) |
-               (uint64_t)(coherent ? SMMU_SH_ISH : SMMU_SH_OSH) << SMMU_PTE_SH_SHIFT |
-               SMMU_PTE_AF; /* software sets AF: no HTTU in use */
-  if (stage == 2)
-    return e | (coherent ? SMMU_S2_MEMATTR_WB : SMMU_S2_MEMATTR_NC) << SMMU_PTE_S2_MEMATTR_SHIFT |
-           ((prot & IOMMU_PROT_READ) ? SMMU_PTE_S2AP_READ : 0) |
-           ((prot & IOMMU_PROT_WRITE) ? SMMU_PTE_S2AP_WRITE : 0);
-  /* Stage 1 has no write-only pages: write permission implies read. AP[1] = 1 lets both
-   * privileged and unprivileged transactions through; nG tags the entry with the ASID. */
-  return e | (uint64_t)(coherent ? SMMU_MAIR_IDX_WB : SMMU_MAIR_IDX_NC) << SMMU_PTE_ATTRINDX_SHIFT |
-         SMMU_PTE_AP_UNPRIV | ((prot & IOMMU_PROT_WRITE) ? 0 : SMMU_PTE_AP_RDONLY) | SMMU_PTE_NG;
+  if (!coherent)
+    arch_cache_flush(p, len);
+  else
+    arch_mb();
 }
 
 /* ---- commands ---- */

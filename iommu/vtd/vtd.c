@@ -323,7 +323,7 @@ static int vtd_attach(struct iommu_domain *dom, uint16_t rid)
   if (!v->scalable) {
     uint64_t ctx[2];
     /* Pass-through needs AW = the largest supported AGAW (9.3). */
-    vtd_legacy_context_encode(ctx, pt ? 0 : d->pgd_phys, v->aw_code, d->did, pt);
+    vtd_legacy_context_encode(ctx, pt ? 0 : d->dom.pt.root_phys, v->aw_code, d->did, pt);
     e[1] = ctx[1];
     vtd_table_sync(v, e + 1, 8);
     e[0] = ctx[0];
@@ -334,9 +334,9 @@ static int vtd_attach(struct iommu_domain *dom, uint16_t rid)
       return IOMMU_ENOMEM;
     uint64_t pe[8];
     if (d->first_stage)
-      vtd_pasid_entry_encode_fl(pe, d->pgd_phys, d->levels == 5, d->did);
+      vtd_pasid_entry_encode_fl(pe, d->dom.pt.root_phys, d->dom.pt.levels == 5, d->did);
     else
-      vtd_pasid_entry_encode(pe, pt ? VTD_PGTT_PASSTHROUGH : VTD_PGTT_SECOND_STAGE, d->pgd_phys,
+      vtd_pasid_entry_encode(pe, pt ? VTD_PGTT_PASSTHROUGH : VTD_PGTT_SECOND_STAGE, d->dom.pt.root_phys,
                              v->aw_code, d->did);
     memcpy(p->table0 + 1, pe + 1, 7 * sizeof(uint64_t)); /* PASID 0 = RID_PASID; P last */
     vtd_table_sync(v, p->table0, 64);
@@ -377,25 +377,31 @@ static int vtd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
   d->dom.type = type;
   unsigned mgaw = (unsigned)VTD_CAP_MGAW(v->cap) + 1;
   d->first_stage = v->first_stage && type == IOMMU_DOMAIN_PAGING;
+  struct pt_cfg cfg = { .flags = VTD_ECAP_C(v->ecap) ? 0 : PT_F_NONCOHERENT };
   if (d->first_stage) {
     /* 4-level (5-level with CAP.FL5LP) first stage; IOVAs stay in the canonical lower half. */
-    d->levels = VTD_CAP_FL5LP(v->cap) ? 5 : 4;
-    d->dom.iova_bits = d->levels == 5 ? 56 : 47;
-    d->dom.page_sizes = IOMMU_PAGE_4K | IOMMU_PAGE_2M | (VTD_CAP_FL1GP(v->cap) ? IOMMU_PAGE_1G : 0);
+    cfg.fmt = &pt_fmt_x86_64;
+    cfg.levels = VTD_CAP_FL5LP(v->cap) ? 5 : 4;
+    cfg.ias = cfg.levels == 5 ? 56 : 47;
+    cfg.page_sizes = IOMMU_PAGE_4K | IOMMU_PAGE_2M | (VTD_CAP_FL1GP(v->cap) ? IOMMU_PAGE_1G : 0);
   } else {
-    d->levels = v->levels;
-    d->dom.iova_bits = v->agaw_bits < mgaw ? v->agaw_bits : mgaw;
-    d->dom.page_sizes = IOMMU_PAGE_4K | ((VTD_CAP_SLLPS(v->cap) & 1) ? IOMMU_PAGE_2M : 0) |
-                        ((VTD_CAP_SLLPS(v->cap) & 2) ? IOMMU_PAGE_1G : 0);
+    cfg.fmt = &pt_fmt_vtd_ss;
+    cfg.levels = v->levels;
+    cfg.ias = v->agaw_bits < mgaw ? v->agaw_bits : mgaw;
+    cfg.page_sizes = IOMMU_PAGE_4K | ((VTD_CAP_SLLPS(v->cap) & 1) ? IOMMU_PAGE_2M : 0) |
+                     ((VTD_CAP_SLLPS(v->cap) & 2) ? IOMMU_PAGE_1G : 0);
   }
+  d->dom.iova_bits = cfg.ias;
+  d->dom.page_sizes = cfg.page_sizes;
   d->did = v->next_did++;
   if (type == IOMMU_DOMAIN_PAGING) {
-    d->pgd = page_alloc(1, UINT64_MAX, &d->pgd_phys);
-    if (d->pgd == NULL) {
+    int err = pt_init(&d->dom.pt, &cfg);
+    if (err) {
+      pt_free(&d->dom.pt);
       free(d);
-      return IOMMU_ENOMEM;
+      return err;
     }
-    vtd_table_sync(v, d->pgd, PAGE_SIZE);
+    d->dom.page_sizes = d->dom.pt.page_sizes;
   }
   *out = &d->dom;
   return IOMMU_OK;
@@ -403,31 +409,18 @@ static int vtd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
 
 static void vtd_domain_free(struct iommu_domain *dom)
 {
-  struct vtd_domain *d = vdom(dom);
-  vtd_pt_free(d);
-  free(d);
+  pt_free(&dom->pt);
+  free(vdom(dom));
 }
 
-static int vtd_map(struct iommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t size, unsigned prot)
+static int vtd_map_sync(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 {
   struct vtd_unit *v = vtd(dom->unit);
-  if (dom->type != IOMMU_DOMAIN_PAGING || !(dom->page_sizes & size))
-    return IOMMU_EUNSUPPORTED;
-  int err = vtd_pt_map(v, vdom(dom), iova, phys, size, prot);
-  if (err)
-    return err;
   /* Caching mode may cache not-present second-stage entries (never first-stage ones, 6.1):
    * not-present -> present then needs a flush. */
   if (VTD_CAP_CM(v->cap) && !vdom(dom)->first_stage)
     return vtd_flush_iotlb(v, vdom(dom)->did, iova, size);
   return vtd_write_buffer_flush(v);
-}
-
-static int vtd_unmap(struct iommu_domain *dom, uint64_t iova, uint64_t size)
-{
-  if (dom->type != IOMMU_DOMAIN_PAGING)
-    return IOMMU_EUNSUPPORTED;
-  return vtd_pt_unmap(vtd(dom->unit), vdom(dom), iova, size);
 }
 
 static int vtd_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
@@ -548,8 +541,7 @@ const struct iommu_ops vtd_ops = {
   .disable = vtd_disable,
   .domain_alloc = vtd_domain_alloc,
   .domain_free = vtd_domain_free,
-  .map = vtd_map,
-  .unmap = vtd_unmap,
+  .map_sync = vtd_map_sync,
   .flush = vtd_flush,
   .attach = vtd_attach,
   .detach = vtd_detach,

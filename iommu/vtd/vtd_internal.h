@@ -60,8 +60,6 @@ struct vtd_domain {
   struct iommu_domain dom;
   uint16_t did;
   bool first_stage;              /* x86-format first-stage tables, PGTT=1 (scalable only) */
-  unsigned levels;               /* table depth */
-  uint64_t *pgd, pgd_phys;
 };
 
 /* vtd_tables.c: encoders of the in-memory formats (pure; host-tested field by field) */
@@ -71,10 +69,6 @@ void vtd_sm_context_encode(uint64_t ctx[4], uint64_t pasid_dir_phys, unsigned pd
 uint64_t vtd_pasid_dir_encode(uint64_t pasid_table_phys);
 void vtd_pasid_entry_encode(uint64_t pe[8], unsigned pgtt, uint64_t slptptr, unsigned aw_code,
                             uint16_t did);
-uint64_t vtd_sl_pte_encode(uint64_t phys, unsigned prot, bool leaf_large);
-/* First-stage entry: P, R/W, U/S (untagged requests are user requests: RID_PRIV=0), A and D
- * preset so the walker never has to write the tables; non-leaf entries are P|RW|US|A. */
-uint64_t vtd_fl_pte_encode(uint64_t phys, unsigned prot, bool leaf, bool leaf_large);
 void vtd_pasid_entry_encode_fl(uint64_t pe[8], uint64_t flptptr, bool five_level, uint16_t did);
 void vtd_inv_piotlb(uint64_t d[4], unsigned gran, uint16_t did, uint32_t pasid, uint64_t addr,
                     unsigned am);
@@ -99,11 +93,6 @@ int vtd_gcmd(struct vtd_unit *v, uint32_t bit, bool set);
 int vtd_queue_error_test(struct vtd_unit *v, char *why, size_t len);
 int vtd_queue_wait_test(struct vtd_unit *v, char *why, size_t len);
 
-/* vtd_pgtable.c */
-int vtd_pt_map(struct vtd_unit *v, struct vtd_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
-               unsigned prot);
-int vtd_pt_unmap(struct vtd_unit *v, struct vtd_domain *d, uint64_t iova, uint64_t size);
-void vtd_pt_free(struct vtd_domain *d);
 /* Writes table memory visible to a non-snooping walker (ECAP.C = 0). */
 void vtd_table_sync(const struct vtd_unit *v, const void *p, size_t len);
 

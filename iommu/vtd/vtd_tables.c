@@ -1,8 +1,9 @@
 /* VT-d in-memory formats: context entries (9.3, 9.4), PASID directory and table entries
- * (9.5, 9.6), second-stage entries (9.8), invalidation descriptors (6.5.2), fault reasons
+ * (9.5, 9.6), invalidation descriptors (6.5.2), fault reasons
  * (7.1.3 Table 30). Pure functions: the host tests check every field position. */
 #include <string.h>
 
+#include "arch/arch.h"
 #include "iommu/vtd/vtd_internal.h"
 
 unsigned vtd_aw_code(unsigned bits)
@@ -46,22 +47,6 @@ void vtd_pasid_entry_encode(uint64_t pe[8], unsigned pgtt, uint64_t slptptr, uns
           (uint64_t)(pgtt & 7u) << VTD_PASID_PGTT_SHIFT |
           (pgtt == VTD_PGTT_PASSTHROUGH ? 0 : (slptptr & VTD_SL_ADDR_MASK));
   pe[1] = did;
-}
-
-uint64_t vtd_sl_pte_encode(uint64_t phys, unsigned prot, bool leaf_large)
-{
-  return (phys & VTD_SL_ADDR_MASK) | ((prot & IOMMU_PROT_READ) ? VTD_SL_R : 0) |
-         ((prot & IOMMU_PROT_WRITE) ? VTD_SL_W : 0) | (leaf_large ? VTD_SL_PS : 0);
-}
-
-uint64_t vtd_fl_pte_encode(uint64_t phys, unsigned prot, bool leaf, bool leaf_large)
-{
-  uint64_t e = (phys & VTD_SL_ADDR_MASK) | VTD_FL_P | VTD_FL_US | VTD_FL_A;
-  if (!leaf)
-    return e | VTD_FL_RW; /* permissions are the AND along the walk */
-  if (prot & IOMMU_PROT_WRITE)
-    e |= VTD_FL_RW | VTD_FL_D;
-  return e | (leaf_large ? VTD_FL_PS : 0);
 }
 
 void vtd_pasid_entry_encode_fl(uint64_t pe[8], uint64_t flptptr, bool five_level, uint16_t did)
@@ -181,4 +166,12 @@ enum iommu_fault_kind vtd_fault_reason_kind(unsigned reason)
 {
   const struct reason *r = find_reason(reason);
   return r ? r->kind : IOMMU_FAULT_OTHER;
+}
+
+void vtd_table_sync(const struct vtd_unit *v, const void *p, size_t len)
+{
+  if (!VTD_ECAP_C(v->ecap))
+    arch_cache_flush(p, len);
+  else
+    arch_mb();
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "boot/report.h"
+#include "iommu/core/core.h"
 #include "iommu/iommu.h"
 #include "tests/scenarios/scenario.h"
 
@@ -69,13 +70,13 @@ static void discover_caps(struct scenario_ctx *ctx)
     return;
   }
   diag("%s @0x%llx capability registers:", u->source, (unsigned long long)u->base);
-  u->ops->describe_caps(u, print_line, NULL);
+  iommu_describe_caps(u, print_line, NULL);
   if (u->pasid_bits)
     diag("  => PASID width %u bits", u->pasid_bits);
   else
     diag("  => no PASID support (%s)", u->pasid_reason);
   char why[200];
-  int err = u->ops->check_caps(u, ctx->plat, why, sizeof(why));
+  int err = iommu_check_caps(u, ctx->plat, why, sizeof(why));
   report("discover.caps", ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "",
          err ? ": " : "", why);
 }

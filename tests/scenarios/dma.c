@@ -31,16 +31,15 @@ static bool load_pattern(struct dma_env *e, uint32_t seed, uint8_t *expect)
     return false;
   dma_fill_pattern(stage->p, PAGE, seed);
   memcpy(expect, stage->p, XFER);
-  const struct iommu_ops *ops = e->unit->ops;
   uint64_t iova = e->dom->type == IOMMU_DOMAIN_PASSTHROUGH ? stage->phys : STAGE_IOVA;
   if (e->dom->type == IOMMU_DOMAIN_PAGING &&
-      !dma_env_ok(e, ops->map(e->dom, iova, stage->phys, PAGE, IOMMU_PROT_READ), "map staging page"))
+      !dma_env_ok(e, iommu_map(e->dom, iova, stage->phys, PAGE, IOMMU_PROT_READ), "map staging page"))
     return false;
   if (!dma_env_ok(e, e->ini.dma_read(&e->ini, IOMMU_NO_PASID, iova, XFER), "DMA read of the staging page"))
     return false;
   if (e->dom->type == IOMMU_DOMAIN_PAGING) {
-    ops->unmap(e->dom, iova, PAGE);
-    ops->flush(e->dom, iova, PAGE);
+    if (!dma_env_ok(e, iommu_unmap_sync(e->dom, iova, PAGE), "unmap staging page"))
+      return false;
   }
   return true;
 }
@@ -61,15 +60,14 @@ static void dma_map_read(struct scenario_ctx *ctx)
   struct dma_env e;
   if (!dma_env_open(&e, ctx, "dma.map.read", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
   struct dma_buf *a = dma_env_buf(&e, 1), *b = dma_env_buf(&e, 1);
   if (!a || !b)
     goto out;
   dma_fill_pattern(a->p, PAGE, 0xa);
   memset(b->p, SENTINEL, PAGE);
   const uint64_t iova_a = DATA_IOVA, iova_b = DATA_IOVA + 0x10000;
-  if (!dma_env_ok(&e, ops->map(e.dom, iova_a, a->phys, PAGE, IOMMU_PROT_READ), "map A") ||
-      !dma_env_ok(&e, ops->map(e.dom, iova_b, b->phys, PAGE, IOMMU_PROT_WRITE), "map B") ||
+  if (!dma_env_ok(&e, iommu_map(e.dom, iova_a, a->phys, PAGE, IOMMU_PROT_READ), "map A") ||
+      !dma_env_ok(&e, iommu_map(e.dom, iova_b, b->phys, PAGE, IOMMU_PROT_WRITE), "map B") ||
       !dma_env_ok(&e, e.ini.dma_read(&e.ini, IOMMU_NO_PASID, iova_a, XFER), "DMA read") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova_b, XFER), "DMA write-back"))
     goto out;
@@ -90,13 +88,12 @@ static void dma_map_write(struct scenario_ctx *ctx)
   uint8_t expect[XFER];
   if (!dma_env_open(&e, ctx, "dma.map.write", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
   struct dma_buf *t = dma_env_buf(&e, 3); /* guard | target | guard */
   if (!t || !load_pattern(&e, 0xb, expect))
     goto out;
   memset(t->p, SENTINEL, 3 * PAGE);
   uint64_t iova = DATA_IOVA + PAGE;
-  if (!dma_env_ok(&e, ops->map(e.dom, iova, t->phys + PAGE, PAGE, IOMMU_PROT_WRITE), "map target") ||
+  if (!dma_env_ok(&e, iommu_map(e.dom, iova, t->phys + PAGE, PAGE, IOMMU_PROT_WRITE), "map target") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
     goto out;
   if (!no_faults(&e))
@@ -119,7 +116,6 @@ static void dma_map_levels(struct scenario_ctx *ctx)
   uint8_t expect[XFER];
   if (!dma_env_open(&e, ctx, "dma.map.levels", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
   unsigned bits = e.dom->iova_bits;
   if (e.ini.addr_bits < bits) {
     skip("dma.map.levels", ctx->tag, "initiator emits %u address bits, the domain translates %u "
@@ -143,7 +139,7 @@ static void dma_map_levels(struct scenario_ctx *ctx)
     if (!t)
       goto out;
     memset(t->p, SENTINEL, PAGE);
-    if (!dma_env_ok(&e, ops->map(e.dom, iovas[i], t->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
+    if (!dma_env_ok(&e, iommu_map(e.dom, iovas[i], t->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
         !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iovas[i], XFER), "DMA write"))
       goto out;
     bool hit = memcmp(t->p, expect, XFER) == 0;
@@ -165,8 +161,7 @@ static void dma_map_superpage(struct scenario_ctx *ctx)
   static const enum iommu_feature need2m[] = { IOMMU_FEAT_SUPERPAGE_2M };
   if (!dma_env_open(&e, ctx, "dma.map.superpage", need2m, 1) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
-  const char *gap1g = ops->feature_gap(e.unit, IOMMU_FEAT_SUPERPAGE_1G);
+  const char *gap1g = iommu_feature_gap(e.unit, IOMMU_FEAT_SUPERPAGE_1G);
   struct dma_buf *t = dma_env_buf(&e, 1);
   if (!t || !load_pattern(&e, 0xd, expect))
     goto out;
@@ -189,7 +184,7 @@ static void dma_map_superpage(struct scenario_ctx *ctx)
     uint64_t block = t->phys & ~(sizes[i] - 1);
     uint64_t iova = iova_base[i] + (t->phys - block);
     memset(t->p, SENTINEL, PAGE);
-    if (!dma_env_ok(&e, ops->map(e.dom, iova_base[i], block, sizes[i],
+    if (!dma_env_ok(&e, iommu_map(e.dom, iova_base[i], block, sizes[i],
                                  IOMMU_PROT_READ | IOMMU_PROT_WRITE), "map superpage") ||
         !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
       goto out;
@@ -198,8 +193,8 @@ static void dma_map_superpage(struct scenario_ctx *ctx)
     len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s leaf IOVA 0x%llx -> 0x%llx: %s",
                             i ? "; " : "", i ? "1G" : "2M", (unsigned long long)iova_base[i],
                             (unsigned long long)block, hit ? "write landed" : "write MISSED");
-    ops->unmap(e.dom, iova_base[i], sizes[i]);
-    ops->flush(e.dom, iova_base[i], sizes[i]);
+    if (!dma_env_ok(&e, iommu_unmap_sync(e.dom, iova_base[i], sizes[i]), "unmap superpage"))
+      goto out;
   }
   if (!no_faults(&e))
     goto out;
@@ -214,15 +209,14 @@ static void dma_map_cross_page(struct scenario_ctx *ctx)
   uint8_t expect[XFER];
   if (!dma_env_open(&e, ctx, "dma.map.cross_page", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
   struct dma_buf *t = dma_env_buf(&e, 3); /* pages 0 and 2: not adjacent */
   if (!t || !load_pattern(&e, 0xe, expect))
     goto out;
   memset(t->p, SENTINEL, 3 * PAGE);
   const uint32_t first = 1500; /* bytes in the first page */
   uint64_t iova = DATA_IOVA + PAGE - first;
-  if (!dma_env_ok(&e, ops->map(e.dom, DATA_IOVA, t->phys, PAGE, IOMMU_PROT_WRITE), "map page 1") ||
-      !dma_env_ok(&e, ops->map(e.dom, DATA_IOVA + PAGE, t->phys + 2 * PAGE, PAGE, IOMMU_PROT_WRITE), "map page 2") ||
+  if (!dma_env_ok(&e, iommu_map(e.dom, DATA_IOVA, t->phys, PAGE, IOMMU_PROT_WRITE), "map page 1") ||
+      !dma_env_ok(&e, iommu_map(e.dom, DATA_IOVA + PAGE, t->phys + 2 * PAGE, PAGE, IOMMU_PROT_WRITE), "map page 2") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
     goto out;
   if (!no_faults(&e))
@@ -244,7 +238,7 @@ static bool check_blocked(struct dma_env *e, uint64_t iova, bool write,
                           const enum iommu_fault_kind *kinds, unsigned n_kinds, char *text, size_t n)
 {
   dma_env_drain(e);
-  const char *gap = e->unit->ops->feature_gap(e->unit, IOMMU_FEAT_FAULT_RECORDS);
+  const char *gap = iommu_feature_gap(e->unit, IOMMU_FEAT_FAULT_RECORDS);
   if (gap) {
     snprintf(text, n, "no fault record to check (%s): judged by memory only", gap);
     return true;
@@ -317,14 +311,13 @@ static void dma_fault_readonly(struct scenario_ctx *ctx)
   uint8_t expect[XFER];
   if (!dma_env_open(&e, ctx, "dma.fault.readonly", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
   struct dma_buf *t = dma_env_buf(&e, 1), *back = dma_env_buf(&e, 1);
   if (!t || !back || !load_pattern(&e, 0x10, expect))
     goto out;
   memset(t->p, SENTINEL, PAGE);
   uint64_t iova = DATA_IOVA, back_iova = DATA_IOVA + 0x10000;
   static const enum iommu_fault_kind kinds[] = { IOMMU_FAULT_PERM_WRITE };
-  if (!dma_env_ok(&e, ops->map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_READ), "map read-only") ||
+  if (!dma_env_ok(&e, iommu_map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_READ), "map read-only") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
     goto out;
   bool unchanged = all_bytes(t->p, PAGE, SENTINEL);
@@ -332,7 +325,7 @@ static void dma_fault_readonly(struct scenario_ctx *ctx)
   bool rec = check_blocked(&e, iova, true, kinds, 1, text, sizeof(text));
   e.n_faults = 0;
   memset(back->p, 0, PAGE);
-  if (!dma_env_ok(&e, ops->map(e.dom, back_iova, back->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
+  if (!dma_env_ok(&e, iommu_map(e.dom, back_iova, back->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
       !dma_env_ok(&e, e.ini.dma_read(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA read") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, back_iova, XFER), "DMA write-back"))
     goto out;
@@ -351,19 +344,17 @@ static void dma_unmap_stale(struct scenario_ctx *ctx)
   uint8_t expect[XFER];
   if (!dma_env_open(&e, ctx, "dma.unmap.stale", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
   struct dma_buf *t = dma_env_buf(&e, 1);
   if (!t || !load_pattern(&e, 0x11, expect))
     goto out;
   memset(t->p, SENTINEL, PAGE);
   uint64_t iova = DATA_IOVA;
   static const enum iommu_fault_kind kinds[] = { IOMMU_FAULT_TRANSLATION, IOMMU_FAULT_PERM_WRITE };
-  if (!dma_env_ok(&e, ops->map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_READ | IOMMU_PROT_WRITE), "map") ||
+  if (!dma_env_ok(&e, iommu_map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_READ | IOMMU_PROT_WRITE), "map") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "first DMA write"))
     goto out;
   bool first = memcmp(t->p, expect, XFER) == 0; /* the translation is now cached */
-  if (!dma_env_ok(&e, ops->unmap(e.dom, iova, PAGE), "unmap") ||
-      !dma_env_ok(&e, ops->flush(e.dom, iova, PAGE), "page-selective invalidation"))
+  if (!dma_env_ok(&e, iommu_unmap_sync(e.dom, iova, PAGE), "unmap + targeted invalidation"))
     goto out;
   memset(t->p, SENTINEL, PAGE);
   if (!dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "second DMA write"))
@@ -385,7 +376,6 @@ static void dma_remap(struct scenario_ctx *ctx)
   uint8_t expect[XFER];
   if (!dma_env_open(&e, ctx, "dma.remap", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
   struct dma_buf *a = dma_env_buf(&e, 1), *b = dma_env_buf(&e, 1);
   if (!a || !b || !load_pattern(&e, 0x12, expect))
     goto out;
@@ -393,14 +383,16 @@ static void dma_remap(struct scenario_ctx *ctx)
   memset(b->p, SENTINEL, PAGE);
   uint64_t iova = DATA_IOVA;
   unsigned rw = IOMMU_PROT_READ | IOMMU_PROT_WRITE;
-  if (!dma_env_ok(&e, ops->map(e.dom, iova, a->phys, PAGE, rw), "map to A") ||
+  if (!dma_env_ok(&e, iommu_map(e.dom, iova, a->phys, PAGE, rw), "map to A") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write to A"))
     goto out;
   bool to_a = memcmp(a->p, expect, XFER) == 0;
   memset(a->p, SENTINEL, PAGE);
-  if (!dma_env_ok(&e, ops->unmap(e.dom, iova, PAGE), "unmap") ||
-      !dma_env_ok(&e, ops->map(e.dom, iova, b->phys, PAGE, rw), "map to B") ||
-      !dma_env_ok(&e, ops->flush(e.dom, iova, PAGE), "invalidation") ||
+  struct iommu_gather g;
+  iommu_gather_init(&g);
+  if (!dma_env_ok(&e, iommu_unmap(e.dom, iova, PAGE, &g, NULL), "unmap") ||
+      !dma_env_ok(&e, iommu_map(e.dom, iova, b->phys, PAGE, rw), "map to B") ||
+      !dma_env_ok(&e, iommu_sync(e.dom, &g), "invalidation") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write to B"))
     goto out;
   if (!no_faults(&e))
@@ -422,19 +414,17 @@ static void dma_detach(struct scenario_ctx *ctx)
   uint8_t expect[XFER];
   if (!dma_env_open(&e, ctx, "dma.detach", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
   struct dma_buf *t = dma_env_buf(&e, 1);
   if (!t || !load_pattern(&e, 0x13, expect))
     goto out;
   memset(t->p, SENTINEL, PAGE);
   uint64_t iova = DATA_IOVA;
-  if (!dma_env_ok(&e, ops->map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
+  if (!dma_env_ok(&e, iommu_map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
     goto out;
   bool before = memcmp(t->p, expect, XFER) == 0;
-  if (!dma_env_ok(&e, ops->detach(e.unit, e.ini.rid), "detach"))
+  if (!dma_env_ok(&e, iommu_detach(e.dev), "detach"))
     goto out;
-  e.attached = false;
   memset(t->p, SENTINEL, PAGE);
   if (!dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write after detach"))
     goto out;
@@ -453,18 +443,17 @@ static void dma_detach(struct scenario_ctx *ctx)
     { IOMMU_FAULT_TABLE_ACCESS, IOMMU_FAULT_BAD_ENTRY },
   };
   static const char *const inj_name[2] = { "malformed entry", "broken root pointer" };
-  for (unsigned i = 0; i < 2 && ok && ops->inject; i++) {
-    if (!dma_env_ok(&e, ops->attach(e.dom, e.ini.rid), "re-attach"))
+  for (unsigned i = 0; i < 2 && ok && iommu_can_inject(e.unit); i++) {
+    if (e.dev->domain != e.dom && !dma_env_ok(&e, iommu_attach(e.dom, e.dev), "re-attach"))
       goto out;
-    e.attached = true;
     e.n_faults = 0;
-    if (!dma_env_ok(&e, ops->inject(e.unit, what[i], e.ini.rid), inj_name[i]))
+    if (!dma_env_ok(&e, iommu_inject(e.dev, what[i]), inj_name[i]))
       goto out;
     memset(t->p, SENTINEL, PAGE);
     int err = e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER);
     bool b = all_bytes(t->p, PAGE, SENTINEL);
     bool r = check_blocked(&e, iova, true, inj_kinds[i], 2, inj[i], sizeof(inj[i]));
-    int rerr = ops->inject_revert(e.unit, what[i], e.ini.rid);
+    int rerr = iommu_inject_revert(e.dev, what[i]);
     if (err || rerr) {
       dma_env_ok(&e, err ? err : rerr, err ? "DMA under injected fault" : "reverting injection");
       goto out;
@@ -489,11 +478,9 @@ static void dma_bypass(struct scenario_ctx *ctx)
   static const enum iommu_feature needs[] = { IOMMU_FEAT_PASSTHROUGH };
   if (!dma_env_open(&e, ctx, "dma.bypass", needs, 1))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
-  if (!dma_env_ok(&e, ops->domain_alloc(e.unit, IOMMU_DOMAIN_PASSTHROUGH, &e.dom), "domain_alloc") ||
-      !dma_env_ok(&e, ops->attach(e.dom, e.ini.rid), "attach pass-through"))
+  if (!dma_env_ok(&e, iommu_domain_alloc(e.unit, IOMMU_DOMAIN_PASSTHROUGH, &e.dom), "domain_alloc") ||
+      !dma_env_ok(&e, iommu_attach(e.dom, e.dev), "attach pass-through"))
     goto out;
-  e.attached = true;
   struct dma_buf *t = dma_env_buf(&e, 1);
   if (!t || !load_pattern(&e, 0x14, expect))
     goto out;

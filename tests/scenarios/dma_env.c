@@ -21,7 +21,7 @@ bool dma_env_ok(struct dma_env *env, int err, const char *what)
 static bool skip_for_gap(struct dma_env *env, const enum iommu_feature *needs, unsigned n_needs)
 {
   for (unsigned i = 0; i < n_needs; i++) {
-    const char *gap = env->unit->ops->feature_gap(env->unit, needs[i]);
+    const char *gap = iommu_feature_gap(env->unit, needs[i]);
     if (gap) {
       skip(env->id, env->ctx->tag, "%s", gap);
       return true;
@@ -53,8 +53,7 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
     skip(id, ctx->tag, "initiator RID 0x%04x is not translated by %s", pci_rid(d), env->unit->source);
     return false;
   }
-  const struct iommu_ops *ops = env->unit->ops;
-  const char *gap = ops ? ops->feature_gap(env->unit, IOMMU_FEAT_DMA) : "no driver";
+  const char *gap = iommu_feature_gap(env->unit, IOMMU_FEAT_DMA);
   if (gap) {
     skip(id, ctx->tag, "%s", gap);
     return false;
@@ -75,34 +74,39 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
     return false;
   }
   env->ini_open = true;
+  env->dev = iommu_device_get(plat, env->ini.segment, env->ini.rid, &err);
+  if (env->dev == NULL) {
+    report(id, ctx->tag, false, "the core has no device for RID 0x%04x: %s", env->ini.rid,
+           iommu_strerror(err));
+    return false;
+  }
   dma_env_drain(env);
   env->n_faults = 0;
   return true;
 }
 
+bool dma_env_attach(struct dma_env *env, struct iommu_domain *dom)
+{
+  return dma_env_ok(env, iommu_attach(dom, env->dev), "attach");
+}
+
 bool dma_env_paging(struct dma_env *env)
 {
-  const struct iommu_ops *ops = env->unit->ops;
-  if (!dma_env_ok(env, ops->domain_alloc(env->unit, IOMMU_DOMAIN_PAGING, &env->dom), "domain_alloc"))
+  if (!dma_env_ok(env, iommu_domain_alloc(env->unit, IOMMU_DOMAIN_PAGING, &env->dom), "domain_alloc"))
     return false;
-  if (!dma_env_ok(env, ops->attach(env->dom, env->ini.rid), "attach"))
-    return false;
-  env->attached = true;
-  return true;
+  return dma_env_attach(env, env->dom);
 }
 
 void dma_env_close(struct dma_env *env)
 {
-  const struct iommu_ops *ops = env->unit ? env->unit->ops : NULL;
-  if (env->attached)
-    ops->detach(env->unit, env->ini.rid);
+  if (env->dev && env->dev->domain)
+    iommu_detach(env->dev);
   if (env->dom)
-    ops->domain_free(env->dom);
+    iommu_domain_free(env->dom);
   if (env->ini_open)
     env->ini.release(&env->ini);
-  if (ops && env->unit->active) {
+  if (env->unit && env->unit->active)
     dma_env_drain(env); /* leave no fault behind for the next scenario */
-  }
   for (unsigned i = 0; i < env->n_bufs; i++)
     page_free(env->bufs[i].p, env->bufs[i].pages);
   env->n_bufs = 0;
@@ -139,13 +143,12 @@ void dma_fill_pattern(uint8_t *p, size_t len, uint32_t seed)
 
 void dma_env_drain(struct dma_env *env)
 {
-  const struct iommu_ops *ops = env->unit->ops;
   if (!env->unit->active)
     return;
   unsigned n = 0;
   bool ovf = false;
-  if (ops->drain_faults(env->unit, env->faults + env->n_faults,
-                        DMA_ENV_MAX_FAULTS - env->n_faults, &n, &ovf) == 0) {
+  if (iommu_drain_faults(env->unit, env->faults + env->n_faults,
+                         DMA_ENV_MAX_FAULTS - env->n_faults, &n, &ovf) == 0) {
     env->n_faults += n;
     env->overflow = env->overflow || ovf;
   }

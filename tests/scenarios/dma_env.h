@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "iommu/initiator/initiator.h"
-#include "iommu/iommu.h"
+#include "iommu/core/core.h"
 #include "tests/scenarios/scenario.h"
 
 #define DMA_ENV_MAX_FAULTS 32
@@ -24,8 +24,8 @@ struct dma_env {
   struct iommu_unit *unit;
   struct dma_initiator ini;
   bool ini_open;
+  struct iommu_device *dev;      /* the initiator as the core sees it */
   struct iommu_domain *dom;
-  bool attached;
   struct dma_buf bufs[8];
   unsigned n_bufs;
   struct iommu_fault faults[DMA_ENV_MAX_FAULTS];
@@ -48,6 +48,8 @@ void dma_env_close(struct dma_env *env);
 struct dma_buf *dma_env_buf(struct dma_env *env, unsigned pages);
 void dma_fill_pattern(uint8_t *p, size_t len, uint32_t seed);
 
+/* Attaches dom as the primary domain of the initiator's device (failure reported). */
+bool dma_env_attach(struct dma_env *env, struct iommu_domain *dom);
 /* Fails the check (report) when err is non-zero; returns true when it was zero. */
 bool dma_env_ok(struct dma_env *env, int err, const char *what);
 /* Reads and clears every pending fault into env->faults. */

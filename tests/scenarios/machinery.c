@@ -22,12 +22,12 @@ static void run_queue_test(struct scenario_ctx *ctx, const char *id,
 
 static void queue_wait(struct scenario_ctx *ctx)
 {
-  run_queue_test(ctx, "queue.wait", ctx->unit ? ctx->unit->ops->queue_wait : NULL);
+  run_queue_test(ctx, "queue.wait", iommu_queue_wait);
 }
 
 static void queue_error(struct scenario_ctx *ctx)
 {
-  run_queue_test(ctx, "queue.error", ctx->unit ? ctx->unit->ops->queue_error : NULL);
+  run_queue_test(ctx, "queue.error", iommu_queue_error);
 }
 
 /* More faults than recording slots, from alternating sources (hardware may collapse faults
@@ -39,10 +39,10 @@ static void fault_overflow(struct scenario_ctx *ctx)
   static const enum iommu_feature needs[] = { IOMMU_FEAT_FAULT_RECORDS };
   struct dma_initiator second = { 0 };
   bool second_open = false;
+  struct iommu_device *second_dev = NULL;
   if (!dma_env_open(&e, ctx, "fault.overflow", needs, 1))
     goto out;
-  const struct iommu_ops *ops = e.unit->ops;
-  unsigned slots = ops->fault_slots(e.unit);
+  unsigned slots = iommu_fault_slots(e.unit);
   if (ctx->plat->n_initiators < 2) {
     skip("fault.overflow", ctx->tag, "needs 2 initiators with distinct source IDs (found %u): "
          "faults from one source may be collapsed", ctx->plat->n_initiators);
@@ -55,12 +55,14 @@ static void fault_overflow(struct scenario_ctx *ctx)
   if (!dma_env_ok(&e, initiator_open(ctx->plat, 1, dma_env_initiator_addr_bits, &second), "open 2nd initiator"))
     goto out;
   second_open = true;
-  char how[128];
-  if (platform_unit_for_rid(ctx->plat, second.segment, second.rid, how, sizeof(how)) != e.unit) {
+  int derr;
+  second_dev = iommu_device_get(ctx->plat, second.segment, second.rid, &derr);
+  if (second_dev == NULL || second_dev->unit != e.unit) {
+    second_dev = NULL;
     skip("fault.overflow", ctx->tag, "2nd initiator (RID 0x%04x) is behind another unit", second.rid);
     goto out;
   }
-  if (!dma_env_paging(&e) || !dma_env_ok(&e, ops->attach(e.dom, second.rid), "attach 2nd initiator"))
+  if (!dma_env_paging(&e) || !dma_env_ok(&e, iommu_attach(e.dom, second_dev), "attach 2nd initiator"))
     goto out;
   struct dma_buf *t = dma_env_buf(&e, 1);
   if (!t)
@@ -82,7 +84,7 @@ static void fault_overflow(struct scenario_ctx *ctx)
   dma_fill_pattern(t->p, 2048, 0x0f);
   memset(t->p + 2048, 0xee, 2048);
   uint64_t iova = 0x200000;
-  bool mapped_ok = ops->map(e.dom, iova, t->phys, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE) == 0 &&
+  bool mapped_ok = iommu_map(e.dom, iova, t->phys, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE) == 0 &&
                    e.ini.dma_read(&e.ini, IOMMU_NO_PASID, iova, 64) == 0 &&
                    e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova + 2048, 64) == 0 &&
                    memcmp(t->p, t->p + 2048, 64) == 0;
@@ -95,8 +97,12 @@ static void fault_overflow(struct scenario_ctx *ctx)
          "clearing: overflow %s, new fault %s, mapped DMA %s", issued, slots, records,
          overflow ? "seen" : "NOT seen", e.overflow ? "STILL set" : "clear",
          f ? "recorded" : "NOT recorded", mapped_ok ? "completed" : "FAILED");
-  ops->detach(e.unit, second.rid);
+  if (!dma_env_ok(&e, iommu_detach(second_dev), "detach 2nd initiator"))
+    goto out;
+  second_dev = NULL;
 out:
+  if (second_dev && second_dev->domain)
+    iommu_detach(second_dev);
   if (second_open)
     second.release(&second);
   dma_env_close(&e);
@@ -112,7 +118,7 @@ static void state_restore(struct scenario_ctx *ctx)
     return;
   }
   if (!u->active) {
-    const char *gap = u->ops ? u->ops->feature_gap(u, IOMMU_FEAT_DMA) : "no driver";
+    const char *gap = iommu_feature_gap(u, IOMMU_FEAT_DMA);
     if (gap)
       skip("state.restore", ctx->tag, "%s", gap);
     else
@@ -120,9 +126,7 @@ static void state_restore(struct scenario_ctx *ctx)
     return;
   }
   char why[256] = "";
-  int err = u->ops->disable(u, why, sizeof(why));
-  u->active = false;
-  u->disabled_by_restore = true;
+  int err = iommu_restore_unit(u, why, sizeof(why));
   report("state.restore", ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "",
          err ? ": " : "", why);
 }

@@ -106,7 +106,7 @@ static void start(const struct amd_model_params *p)
 }
 
 static struct dma_engine *eng;     /* guest translation tests: the model DMA engine */
-static struct amd_v2_table v2;     /* a guest table built by the driver's encoders */
+static struct pt v2;               /* a guest table built by the page-table engine */
 
 static int teardown(void **state)
 {
@@ -115,7 +115,7 @@ static int teardown(void **state)
     dma_engine_destroy(eng);
     eng = NULL;
   }
-  amd_v2_free(&v2);
+  pt_free(&v2);
   for (unsigned i = 0; i < n_pages; i++)
     page_free(pages[i], page_counts[i]);
   n_pages = 0;
@@ -876,11 +876,10 @@ static void guest_translation_of_engine_dma_mode0_and_nested(void **state)
   uint64_t *a, *b, *gcr3, e[2], dte[4];
   uint64_t a_phys = alloc_page(&a), b_phys = alloc_page(&b), gcr3_phys = alloc_page(&gcr3);
   /* The guest table, the GCR3 table and the DTE as firmware programs them (the driver's
-   * encoders); Mode 0: the guest table's addresses are SPAs. */
-  v2.levels = 4;
-  v2.root = page_alloc(1, UINT64_MAX, &v2.root_phys);
-  assert_non_null(v2.root);
-  assert_int_equal(amd_v2_map(&v2, 0x400000, a_phys, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
+   * encoders, the engine's x86-64 format); Mode 0: the guest table's addresses are SPAs. */
+  struct pt_cfg v2cfg = { .fmt = &pt_fmt_x86_64, .levels = 4, .ias = 47 };
+  assert_int_equal(pt_init(&v2, &v2cfg), IOMMU_OK);
+  assert_int_equal(pt_map_range(&v2, 0x400000, a_phys, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
   assert_int_equal(amd_gcr3_set(gcr3, PASID, v2.root_phys), IOMMU_OK);
   amd_dte_passthrough(dte, DOM, 0);
   amd_dte_set_gcr3(dte, gcr3_phys, 0, false);
@@ -913,8 +912,8 @@ static void guest_translation_of_engine_dma_mode0_and_nested(void **state)
   h3[GPA_DATA >> 30] = pte(h2p, 2, true, true);
   h2[0] = pte(h1p, 1, true, true);
   h1[0] = pte(b_phys, 0, true, true);
-  assert_int_equal(amd_v2_map(&v2, 0x600000, GPA_DATA, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
-  assert_int_equal(amd_v2_map(&v2, 0x800000, GPA_DATA + 0x200000, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE),
+  assert_int_equal(pt_map_range(&v2, 0x600000, GPA_DATA, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
+  assert_int_equal(pt_map_range(&v2, 0x800000, GPA_DATA + 0x200000, 4096, IOMMU_PROT_READ | IOMMU_PROT_WRITE),
                    IOMMU_OK);
   amd_dte_translate(dte, h3p, 3, DOM, 0);
   amd_dte_set_gcr3(dte, gcr3_phys, 0, false);

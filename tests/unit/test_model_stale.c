@@ -103,9 +103,9 @@ static void not_present_entry_cached_under_caching_mode(bool cm)
   assert_int_equal(ini.dma_write(&ini, IOMMU_NO_PASID, iova, 64), 0);
   assert_int_equal(model_engine_last(&ini, &st, &at, &done), 0);
   assert_int_equal(st, MODEL_ENGINE_ST_BLOCKED);
-  /* Map below the ops (vtd_map would add the caching-mode flush). */
-  assert_int_equal(vtd_pt_map(u->priv, (struct vtd_domain *)dom, iova, phys, IOMMU_PAGE_4K,
-                              IOMMU_PROT_READ | IOMMU_PROT_WRITE), 0);
+  /* Map below the core (iommu_map would add the caching-mode flush). */
+  assert_int_equal(pt_map_range(&dom->pt, iova, phys, IOMMU_PAGE_4K,
+                                IOMMU_PROT_READ | IOMMU_PROT_WRITE), 0);
   assert_int_equal(ini.dma_write(&ini, IOMMU_NO_PASID, iova, 64), 0);
   assert_int_equal(model_engine_last(&ini, &st, &at, &done), 0);
   assert_int_equal(st, cm ? MODEL_ENGINE_ST_BLOCKED : MODEL_ENGINE_ST_DONE);

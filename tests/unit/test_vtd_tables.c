@@ -67,20 +67,6 @@ static void pasid_entries(void **state)
   assert_int_equal(pe[0] & ~0xfffull, 0);                 /* no table for pass-through */
 }
 
-static void second_stage_entries(void **state)
-{
-  (void)state;
-  uint64_t e = vtd_sl_pte_encode(0x40201000ull, IOMMU_PROT_READ, false);
-  assert_int_equal(e & 3, 1);                             /* R only */
-  assert_int_equal((e >> 7) & 1, 0);                      /* PS */
-  assert_int_equal(e & VTD_SL_ADDR_MASK, 0x40201000ull);
-  e = vtd_sl_pte_encode(0x40200000ull, IOMMU_PROT_READ | IOMMU_PROT_WRITE, true);
-  assert_int_equal(e & 3, 3);
-  assert_int_equal((e >> 7) & 1, 1);                      /* PS: large leaf */
-  assert_int_equal(e >> 52, 0);                           /* 63:52 clear */
-  assert_int_equal(vtd_sl_pte_encode(0x1000, IOMMU_PROT_WRITE, false) & 3, 2);
-}
-
 static void invalidation_descriptors(void **state)
 {
   (void)state;
@@ -134,62 +120,9 @@ static void aw_and_fault_reasons(void **state)
   assert_string_equal(vtd_fault_reason_name(0xff), "reason not decoded");
 }
 
-/* The walker over host pages (physical == virtual on the host). */
-static uint64_t *entry_at(uint64_t *table, uint64_t iova, unsigned level)
-{
-  return &table[(iova >> (12 + 9 * (level - 1))) & 0x1ff];
-}
-
-static void page_table_walk(void **state)
-{
-  (void)state;
-  struct vtd_unit v = { .ecap = 1 /* coherent */, .levels = 4, .agaw_bits = 48 };
-  struct vtd_domain d = { .dom = { .iova_bits = 48 }, .levels = 4 };
-  d.pgd = page_alloc(1, UINT64_MAX, &d.pgd_phys);
-  uint64_t iova = 0x0000801234567000ull;
-  assert_int_equal(vtd_pt_map(&v, &d, iova, 0xabc000, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_OK);
-  uint64_t *t = d.pgd;
-  for (unsigned level = 4; level > 1; level--) {
-    uint64_t e = *entry_at(t, iova, level);
-    assert_int_equal(e & 3, 3);                           /* non-leaf: R|W */
-    assert_int_equal((e >> 7) & 1, 0);
-    t = phys_to_virt(e & VTD_SL_ADDR_MASK);
-  }
-  assert_int_equal(*entry_at(t, iova, 1), 0xabc000ull | 1);
-  assert_int_equal(vtd_pt_map(&v, &d, iova, 0xdef000, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_EEXIST);
-  assert_int_equal(vtd_pt_unmap(&v, &d, iova, IOMMU_PAGE_4K), IOMMU_OK);
-  assert_int_equal(*entry_at(t, iova, 1), 0);
-  assert_int_equal(vtd_pt_unmap(&v, &d, iova, IOMMU_PAGE_4K), IOMMU_ENOENT);
-  /* 2M leaf at level 2 with PS; a 4K map under it is refused. */
-  assert_int_equal(vtd_pt_map(&v, &d, 0x40000000ull, 0x80000000ull, IOMMU_PAGE_2M,
-                              IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
-  assert_int_equal(vtd_pt_map(&v, &d, 0x40001000ull, 0x1000, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_EEXIST);
-  /* Misaligned, beyond the width, no permission, unknown size. */
-  assert_int_equal(vtd_pt_map(&v, &d, 0x40100000ull, 0, IOMMU_PAGE_2M, IOMMU_PROT_READ), IOMMU_ERANGE);
-  assert_int_equal(vtd_pt_map(&v, &d, 1ull << 48, 0, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_ERANGE);
-  assert_int_equal(vtd_pt_map(&v, &d, 0x5000, 0x5000, IOMMU_PAGE_4K, 0), IOMMU_ERANGE);
-  assert_int_equal(vtd_pt_map(&v, &d, 0x5000, 0x5000, 0x3000, IOMMU_PROT_READ), IOMMU_ERANGE);
-  vtd_pt_free(&d); /* ASan's leak check proves every table page is freed */
-}
-
 static void first_stage_formats(void **state)
 {
   (void)state;
-  uint64_t e = vtd_fl_pte_encode(0x12345000ull, IOMMU_PROT_READ, true, false);
-  assert_int_equal(e & 1, 1);                             /* P */
-  assert_int_equal((e >> 1) & 1, 0);                      /* R/W: read-only */
-  assert_int_equal((e >> 2) & 1, 1);                      /* U/S: untagged requests are user */
-  assert_int_equal((e >> 3) & 3, 0);                      /* PWT, PCD */
-  assert_int_equal((e >> 5) & 1, 1);                      /* A preset */
-  assert_int_equal((e >> 6) & 1, 0);                      /* D only for writable leaves */
-  assert_int_equal((e >> 7) & 1, 0);                      /* PS */
-  assert_int_equal(e & VTD_SL_ADDR_MASK, 0x12345000ull);
-  e = vtd_fl_pte_encode(0x40000000ull, IOMMU_PROT_READ | IOMMU_PROT_WRITE, true, true);
-  assert_int_equal((e >> 1) & 1, 1);
-  assert_int_equal((e >> 6) & 1, 1);
-  assert_int_equal((e >> 7) & 1, 1);
-  e = vtd_fl_pte_encode(0x7000, 0, false, false);         /* non-leaf */
-  assert_int_equal(e & 0x7f, 0x27);                       /* P RW US A */
   uint64_t pe[8];
   vtd_pasid_entry_encode_fl(pe, 0xabc000ull, false, 0x33);
   assert_int_equal(pe[0] & 1, 1);
@@ -213,44 +146,15 @@ static void first_stage_formats(void **state)
   assert_int_equal(d[1], 0);
 }
 
-static void first_stage_walk(void **state)
-{
-  (void)state;
-  struct vtd_unit v = { .ecap = 1 };
-  struct vtd_domain d = { .dom = { .iova_bits = 47 }, .levels = 4, .first_stage = true };
-  d.pgd = page_alloc(1, UINT64_MAX, &d.pgd_phys);
-  uint64_t iova = 0x00007f0000201000ull;
-  assert_int_equal(vtd_pt_map(&v, &d, iova, 0x99000, IOMMU_PAGE_4K, IOMMU_PROT_READ | IOMMU_PROT_WRITE), IOMMU_OK);
-  uint64_t *t = d.pgd;
-  for (unsigned level = 4; level > 1; level--) {
-    uint64_t e = *entry_at(t, iova, level);
-    assert_int_equal(e & 0x7, 0x7);                       /* P RW US on every level */
-    t = phys_to_virt(e & VTD_SL_ADDR_MASK);
-  }
-  assert_int_equal(*entry_at(t, iova, 1), 0x99000ull | 0x67);
-  /* First stage cannot express write-only: it becomes read/write. */
-  assert_int_equal(vtd_pt_map(&v, &d, 0x5000, 0x6000, IOMMU_PAGE_4K, IOMMU_PROT_WRITE), IOMMU_OK);
-  t = d.pgd;
-  for (unsigned level = 4; level > 1; level--)
-    t = phys_to_virt(*entry_at(t, 0x5000, level) & VTD_SL_ADDR_MASK);
-  assert_int_equal(*entry_at(t, 0x5000, 1) & 0x3, 0x3);   /* P and R/W */
-  assert_int_equal(vtd_pt_map(&v, &d, 1ull << 47, 0, IOMMU_PAGE_4K, IOMMU_PROT_READ), IOMMU_ERANGE);
-  assert_int_equal(vtd_pt_unmap(&v, &d, iova, IOMMU_PAGE_4K), IOMMU_OK);
-  vtd_pt_free(&d);
-}
-
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(legacy_context_fields),
     cmocka_unit_test(scalable_context_fields),
     cmocka_unit_test(pasid_entries),
-    cmocka_unit_test(second_stage_entries),
     cmocka_unit_test(invalidation_descriptors),
     cmocka_unit_test(aw_and_fault_reasons),
-    cmocka_unit_test(page_table_walk),
     cmocka_unit_test(first_stage_formats),
-    cmocka_unit_test(first_stage_walk),
   };
   return cmocka_run_group_tests_name("vtd_tables", tests, NULL, NULL);
 }
