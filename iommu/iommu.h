@@ -130,6 +130,27 @@ struct iommu_ops {
   /* Breaks something for rid on purpose; revert with inject_revert. */
   int (*inject)(struct iommu_unit *unit, enum iommu_inject what, uint16_t rid);
   int (*inject_revert)(struct iommu_unit *unit, enum iommu_inject what, uint16_t rid);
+
+  /* ---- per-PASID (aux) domains (issue 13; iommu/core/aux.c). All optional: a driver
+   * without them has no aux support. PASID 0 is never passed: it is the untagged traffic's.
+   * NULL when the unit can translate PASID-tagged DMA through per-PASID domains, else the
+   * register field(s) that say it cannot; *bits receives the PASID width the driver's
+   * tables address (at most the unit's). */
+  const char *(*pasid_gap)(const struct iommu_unit *unit, unsigned *bits);
+  /* A paging domain that can be attached per PASID and be the primary domain of a device
+   * with PASID-attached domains (AMD-Vi: v2 tables). NULL: every paging domain can. */
+  int (*domain_alloc_pasid)(struct iommu_unit *unit, struct iommu_domain **out);
+  /* NULL when dom can be attached per PASID, else why not (e.g. a stage-2 domain). */
+  const char *(*pasid_domain_gap)(const struct iommu_domain *dom);
+  /* The RID's entry starts / stops accepting PASID-tagged requests (a PASID-capable context
+   * entry, an STE with a CD table, a DTE with a GCR3 table) with its primary domain kept for
+   * untagged DMA. Called before the first attach_pasid and after the last detach_pasid. */
+  int (*pasid_enable)(struct iommu_unit *unit, uint16_t rid, unsigned bits);
+  int (*pasid_disable)(struct iommu_unit *unit, uint16_t rid);
+  /* dom translates rid's requests tagged with pasid; detach removes the entry and
+   * invalidates everything cached for (rid, pasid) before returning. */
+  int (*attach_pasid)(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
+  int (*detach_pasid)(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
 };
 
 extern const struct iommu_ops vtd_ops, amd_ops, smmuv3_ops;

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "iommu/core/aux.h"
+
 /* Devices seen by the core: the initiators and the bystanders of every active unit. */
 #define CORE_MAX_DEVICES 512
 static struct iommu_device devices[CORE_MAX_DEVICES];
@@ -37,6 +39,7 @@ void iommu_core_forget_unit(const struct iommu_unit *unit)
       devices[i].domain->n_devices--;
       devices[i].domain = NULL;
     }
+  iommu_aux_forget_unit(unit);
 }
 
 int iommu_domain_alloc(struct iommu_unit *unit, enum iommu_domain_type type,
@@ -57,7 +60,7 @@ int iommu_domain_free(struct iommu_domain *dom)
 {
   if (dom == NULL)
     return IOMMU_OK;
-  if (dom->n_devices)
+  if (dom->n_devices || iommu_aux_domain_busy(dom))
     return IOMMU_EBUSY;
   dom->unit->ops->domain_free(dom);
   return IOMMU_OK;
@@ -168,6 +171,8 @@ int iommu_attach(struct iommu_domain *dom, struct iommu_device *dev)
     return IOMMU_EINVAL; /* a domain's tables belong to one unit */
   if (dev->domain == dom)
     return IOMMU_EEXIST;
+  if (iommu_aux_count(dev))
+    return IOMMU_EBUSY; /* aux domains lock the primary domain (aux.h) */
   int err = dom->unit->ops->attach(dom, dev->rid);
   if (err)
     return err;
@@ -184,6 +189,8 @@ int iommu_detach(struct iommu_device *dev)
     return IOMMU_EINVAL;
   if (dev->domain == NULL)
     return IOMMU_ENOENT;
+  if (iommu_aux_count(dev))
+    return IOMMU_EBUSY; /* aux domains lock the primary domain (aux.h) */
   int err = dev->unit->ops->detach(dev->unit, dev->rid);
   /* The entry is torn down even when an invalidation failed: the device is not ours. */
   dev->domain->n_devices--;

@@ -103,6 +103,7 @@ static void free_tables(struct vtd_unit *v)
     page_free(v->pasid_devs[i].table0, 1);
   }
   v->n_pasid_devs = 0;
+  vtd_pasid_free_all(v);
   page_free(v->root, 1);
   page_free(v->iq, VTD_IQ_PAGES);
   page_free((void *)v->wait_status, 1);
@@ -275,6 +276,9 @@ static void drop_pasid_dev(struct vtd_unit *v, uint16_t rid)
     }
 }
 
+uint64_t *vtd_find_context(struct vtd_unit *v, uint16_t rid) { return context_entry(v, rid, false); }
+struct vtd_pasid_dev *vtd_find_pasid_dev(struct vtd_unit *v, uint16_t rid) { return pasid_dev(v, rid, false); }
+
 static int vtd_detach(struct iommu_unit *u, uint16_t rid)
 {
   struct vtd_unit *v = vtd(u);
@@ -426,8 +430,12 @@ static int vtd_map_sync(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 static int vtd_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 {
   struct vtd_domain *d = vdom(dom);
-  if (d->first_stage)
-    return vtd_flush_piotlb(vtd(dom->unit), d->did, 0 /* RID_PASID */, iova, size);
+  if (d->first_stage) {
+    int err = vtd_flush_piotlb(vtd(dom->unit), d->did, 0 /* RID_PASID */, iova, size);
+    if (!err && d->aux_refs) /* first-stage entries are tagged with the PASID too */
+      err = vtd_flush_piotlb(vtd(dom->unit), d->did, d->aux_pasid, iova, size);
+    return err;
+  }
   return vtd_flush_iotlb(vtd(dom->unit), d->did, iova, size);
 }
 
@@ -551,4 +559,10 @@ const struct iommu_ops vtd_ops = {
   .fault_slots = vtd_fault_slots,
   .inject = vtd_inject,
   .inject_revert = vtd_inject_revert,
+  .pasid_gap = vtd_pasid_gap,
+  .pasid_domain_gap = vtd_pasid_domain_gap,
+  .pasid_enable = vtd_pasid_enable,
+  .pasid_disable = vtd_pasid_disable,
+  .attach_pasid = vtd_attach_pasid,
+  .detach_pasid = vtd_detach_pasid,
 };

@@ -60,6 +60,8 @@ struct vtd_domain {
   struct iommu_domain dom;
   uint16_t did;
   bool first_stage;              /* x86-format first-stage tables, PGTT=1 (scalable only) */
+  uint32_t aux_pasid;            /* vtd_pasid.c: the PASID it is attached with, aux_refs times */
+  unsigned aux_refs;
 };
 
 /* vtd_tables.c: encoders of the in-memory formats (pure; host-tested field by field) */
@@ -95,6 +97,23 @@ int vtd_queue_wait_test(struct vtd_unit *v, char *why, size_t len);
 
 /* Writes table memory visible to a non-snooping walker (ECAP.C = 0). */
 void vtd_table_sync(const struct vtd_unit *v, const void *p, size_t len);
+
+/* vtd.c, for vtd_pasid.c: the RID's context entry / PASID structures, NULL when absent. */
+uint64_t *vtd_find_context(struct vtd_unit *v, uint16_t rid);
+struct vtd_pasid_dev *vtd_find_pasid_dev(struct vtd_unit *v, uint16_t rid);
+
+/* vtd_pasid.c: per-PASID (aux) domains in scalable mode (ops pasid_* / *_pasid). */
+const char *vtd_pasid_gap(const struct iommu_unit *u, unsigned *bits);
+const char *vtd_pasid_domain_gap(const struct iommu_domain *dom);
+int vtd_pasid_enable(struct iommu_unit *u, uint16_t rid, unsigned bits);
+int vtd_pasid_disable(struct iommu_unit *u, uint16_t rid);
+int vtd_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
+int vtd_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
+/* The two halves of detach_pasid (the stale-translation test runs the first alone). */
+int vtd_pasid_entry_clear(struct vtd_unit *v, uint16_t rid, uint32_t pasid);
+int vtd_pasid_entry_invalidate(struct vtd_unit *v, const struct vtd_domain *d, uint32_t pasid);
+/* Frees every PASID directory / table it made (unit disable). */
+void vtd_pasid_free_all(struct vtd_unit *v);
 
 /* vtd_caps.c */
 int vtd_probe(struct iommu_unit *u);

@@ -108,6 +108,7 @@
 #define VTD_CTX_HI_RSVD_BIT (1ull << 63)
 #define VTD_SMCTX_PDTS_SHIFT 9          /* scalable: directory has 2^(PDTS+7) entries */
 #define VTD_SMCTX_RSVD_BIT (1ull << 7)
+#define VTD_SMCTX_PASIDE (1ull << 3)     /* scalable: requests with PASID accepted (9.4) */
 #define VTD_PASIDDIR_P 1ull
 #define VTD_PASID_P 1ull
 #define VTD_PASID_AW_SHIFT 2
@@ -148,6 +149,7 @@
 #define VTD_INV_IOTLB_DR (1ull << 7)
 #define VTD_INV_IOTLB_DW (1ull << 6)
 #define VTD_INV_PC_DOMAIN 0
+#define VTD_INV_PC_PASID 1       /* PASID-selective within the domain */
 #define VTD_INV_PC_GLOBAL 3
 #define VTD_INV_WAIT_SW (1ull << 5)
 #define VTD_INV_WAIT_FN (1ull << 6)

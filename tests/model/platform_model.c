@@ -65,7 +65,7 @@ const char *model_platform_keys(void)
   buf[0] = '\0';
   for (size_t k = 0; k < N_KINDS; k++)
     append_words(buf, sizeof(buf), &n, kinds[k]->keys);
-  return append_words(buf, sizeof(buf), &n, "engines rootport pasidw buf");
+  return append_words(buf, sizeof(buf), &n, "engines rootport rpacs pasidw buf");
 }
 
 /* Platform keys first, then the kind's. */
@@ -73,6 +73,7 @@ static int set_key(struct model_platform_cfg *c, const char *key, unsigned long 
 {
   if (!strcmp(key, "engines")) { c->n_engines = (unsigned)v; return 0; }
   if (!strcmp(key, "rootport")) { c->root_port = v != 0; return 0; }
+  if (!strcmp(key, "rpacs")) { c->no_root_port_acs = v == 0; return 0; }
   if (!strcmp(key, "pasidw")) { c->pasid_width = (unsigned)v; return 0; }
   if (!strcmp(key, "buf")) { c->engine_buf = (uint32_t)v; return 0; }
   return c->kind ? c->kind->set_key(c->params, key, v) : -1;
@@ -236,6 +237,12 @@ struct model_platform *model_platform_create(const struct model_platform_cfg *cf
     model_pci_wr_raw(&mp->root_port, 0x18, 3, 0x010100); /* primary 0, secondary 1, subordinate 1 */
     uint8_t pcie[58] = { 0x42, 0x00 };                   /* version 2, root port (type 4) */
     model_pci_fn_cap(&mp->root_port, 0x10, pcie, sizeof(pcie));
+    if (!cfg->no_root_port_acs) {
+      /* ACS (PCIe 6.0 7.7.8): SV, TB, RR, CR, UF implemented; control resets to 0, RW. */
+      uint8_t acs[4] = { 0x1f, 0x00, 0x00, 0x00 };
+      uint16_t off = model_pci_fn_ext_cap(&mp->root_port, 0x000d, 1, acs, sizeof(acs));
+      model_pci_set_wmask(&mp->root_port, (uint16_t)(off + 6), 2, 0x1f);
+    }
     model_pci_add(&mp->pci, &mp->root_port);
   }
   struct model_bus up = { fabric_dma, mp };

@@ -23,6 +23,7 @@ struct model_platform_cfg {
   _Alignas(8) unsigned char params[MODEL_PARAMS_MAX]; /* the kind's parameter struct */
   unsigned n_engines;            /* 1 or 2 (two source IDs for fault.overflow) */
   bool root_port;                /* engine 0 behind a PCIe root port (bus 1) */
+  bool no_root_port_acs;         /* rpacs=0: the root port has no ACS capability */
   unsigned pasid_width;          /* engines' PASID capability width; 0 = none */
   uint32_t engine_buf;           /* engine buffer and max transfer, bytes */
   uint64_t ecam_base;
