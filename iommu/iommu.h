@@ -144,9 +144,10 @@ struct iommu_ops {
   const char *(*pasid_domain_gap)(const struct iommu_domain *dom);
   /* The RID's entry starts / stops accepting PASID-tagged requests (a PASID-capable context
    * entry, an STE with a CD table, a DTE with a GCR3 table) with its primary domain kept for
-   * untagged DMA. Called before the first attach_pasid and after the last detach_pasid. */
-  int (*pasid_enable)(struct iommu_unit *unit, uint16_t rid, unsigned bits);
-  int (*pasid_disable)(struct iommu_unit *unit, uint16_t rid);
+   * untagged DMA (primary: the device's primary domain, attached). Called before the first
+   * attach_pasid and after the last detach_pasid. */
+  int (*pasid_enable)(struct iommu_domain *primary, uint16_t rid, unsigned bits);
+  int (*pasid_disable)(struct iommu_domain *primary, uint16_t rid);
   /* dom translates rid's requests tagged with pasid; detach removes the entry and
    * invalidates everything cached for (rid, pasid) before returning. */
   int (*attach_pasid)(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);

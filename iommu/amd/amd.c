@@ -107,6 +107,7 @@ static uint32_t devtab_entries(const struct amd_unit *a)
 /* ---- enable / disable ---- */
 static void free_tables(struct amd_unit *a)
 {
+  amd_pasid_free_all(a);
   page_free(a->devtab, a->devtab_pages);
   page_free(a->cmdbuf, 1);
   page_free(a->evtlog, 1);
@@ -133,6 +134,13 @@ static void write_dte(struct amd_unit *a, uint32_t devid, const uint64_t v[4])
   e[0] = v[0];
   amd_table_sync(e, 8);
 }
+
+unsigned amd_rid_devids(const struct amd_unit *a, uint16_t rid, uint16_t ids[AMD_MAX_ALIASES])
+{
+  return dte_ids(a, rid, ids);
+}
+
+void amd_write_dte(struct amd_unit *a, uint32_t devid, const uint64_t v[4]) { write_dte(a, devid, v); }
 
 static int amd_disable(struct iommu_unit *u, char *why, size_t len);
 
@@ -280,6 +288,8 @@ static int amd_detach(struct iommu_unit *u, uint16_t rid)
     write_dte(a, ids[i], v);
     /* The DTE cache, then every translation cached under the old domain. */
     err = amd_flush_devtab(a, ids[i], old);
+    if (!err)
+      err = amd_pasid_dte_changed(a, ids[i], old, false);
   }
   return err;
 }
@@ -299,14 +309,18 @@ static int amd_attach(struct iommu_domain *dom, uint16_t rid)
   for (unsigned i = 0; i < n && !err; i++) {
     int old = dte_domid(dte(a, ids[i]));
     uint64_t v[4];
-    if (dom->type == IOMMU_DOMAIN_PASSTHROUGH)
+    if (dom->type == IOMMU_DOMAIN_PASSTHROUGH || d->v2)
       amd_dte_passthrough(v, d->domid, ivhd_setting(a, ids[i]));
     else
       amd_dte_translate(v, d->dom.pt.root_phys, d->dom.pt.levels, d->domid, ivhd_setting(a, ids[i]));
+    if (d->v2 && (err = amd_pasid_primary_dte(a, d, ids[i], v)) != 0)
+      return err;
     write_dte(a, ids[i], v);
     /* A walk may have cached the old entry (and the old domain's translations under this
      * device): invalidate both. */
     err = amd_flush_devtab(a, ids[i], old);
+    if (!err)
+      err = amd_pasid_dte_changed(a, ids[i], old, d->v2);
   }
   return err;
 }
@@ -323,7 +337,9 @@ static int alloc_domid(struct amd_unit *a)
   return -1;
 }
 
-static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, struct iommu_domain **out)
+/* v2: x86-64 (v2) tables, 4 levels, reached through GCR3 tables (amd_pasid.c). */
+static int domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, bool v2,
+                        struct iommu_domain **out)
 {
   struct amd_unit *a = amd(u);
   if (a->levels == 0)
@@ -345,6 +361,11 @@ static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
   d->dom.iova_bits = bits > 63 ? 63 : bits;
   if (type == IOMMU_DOMAIN_PAGING) {
     struct pt_cfg cfg = { .fmt = &pt_fmt_amd_v1, .levels = a->levels, .ias = bits > 64 ? 64 : bits };
+    if (v2) /* 4-level guest tables, the canonical lower half */
+      cfg = (struct pt_cfg){ .fmt = &pt_fmt_x86_64, .levels = 4, .ias = 47,
+                             .page_sizes = IOMMU_PAGE_4K | IOMMU_PAGE_2M | IOMMU_PAGE_1G };
+    d->v2 = v2;
+    d->dom.iova_bits = cfg.ias < d->dom.iova_bits ? cfg.ias : d->dom.iova_bits;
     int err = pt_init(&d->dom.pt, &cfg);
     if (err) {
       pt_free(&d->dom.pt);
@@ -358,6 +379,16 @@ static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
   return IOMMU_OK;
 }
 
+static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, struct iommu_domain **out)
+{
+  return domain_alloc(u, type, false, out);
+}
+
+int amd_domain_alloc_v2(struct iommu_unit *u, struct iommu_domain **out)
+{
+  return domain_alloc(u, IOMMU_DOMAIN_PAGING, true, out);
+}
+
 static void amd_domain_free(struct iommu_domain *dom)
 {
   struct amd_domain *d = adom(dom);
@@ -365,6 +396,8 @@ static void amd_domain_free(struct iommu_domain *dom)
   /* The ID may be handed out again: nothing may stay cached under it. */
   if (a->cmdbuf)
     amd_flush_pages(a, d->domid, 0, 0);
+  if (a->cmdbuf && d->v2)
+    amd_pasid_flush(d, 0, 0);
   a->domids[d->domid / 64] &= ~(1ull << (d->domid % 64));
   pt_free(&dom->pt);
   free(d);
@@ -374,11 +407,15 @@ static void amd_domain_free(struct iommu_domain *dom)
  * so it is always done. */
 static int amd_map_sync(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 {
+  if (adom(dom)->v2)
+    return amd_pasid_flush(adom(dom), iova, size);
   return amd_flush_pages(amd(dom->unit), adom(dom)->domid, iova, size);
 }
 
 static int amd_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
 {
+  if (adom(dom)->v2)
+    return amd_pasid_flush(adom(dom), iova, size);
   return amd_flush_pages(amd(dom->unit), adom(dom)->domid, iova, size);
 }
 
@@ -510,4 +547,11 @@ const struct iommu_ops amd_ops = {
   .fault_slots = amd_fault_slots,
   .inject = amd_inject,
   .inject_revert = amd_inject_revert,
+  .pasid_gap = amd_pasid_gap,
+  .domain_alloc_pasid = amd_domain_alloc_v2,
+  .pasid_domain_gap = amd_pasid_domain_gap,
+  .pasid_enable = amd_pasid_enable,
+  .pasid_disable = amd_pasid_disable,
+  .attach_pasid = amd_attach_pasid,
+  .detach_pasid = amd_detach_pasid,
 };

@@ -70,6 +70,7 @@ struct amd_unit {
 struct amd_domain {
   struct iommu_domain dom;
   uint16_t domid;
+  bool v2;                       /* amd_pasid.c: x86-64 (v2) tables reached through GCR3 tables */
 };
 
 /* A decoded event log entry (the driver's view before it becomes an iommu_fault). */
@@ -125,6 +126,32 @@ int amd_queue_error_test(struct amd_unit *a, char *why, size_t len);
 /* amd_pgtable.c: v1 host page tables */
 /* One-level GCR3 table (GLX = 0): entry p holds the v2 (x86-64 format) root of PASID p. */
 int amd_gcr3_set(uint64_t *gcr3_table, uint32_t pasid, uint64_t v2_root_phys);
+
+/* amd.c, for amd_pasid.c */
+unsigned amd_rid_devids(const struct amd_unit *a, uint16_t rid, uint16_t ids[AMD_MAX_ALIASES]);
+void amd_write_dte(struct amd_unit *a, uint32_t devid, const uint64_t v[4]);
+int amd_domain_alloc_v2(struct iommu_unit *u, struct iommu_domain **out);
+
+/* amd_pasid.c: per-PASID (aux) domains with GCR3 tables and v2 tables (ops pasid_* /
+ * *_pasid), and the v2 primary domains they need beside them. */
+const char *amd_pasid_gap(const struct iommu_unit *u, unsigned *bits);
+const char *amd_pasid_domain_gap(const struct iommu_domain *dom);
+int amd_pasid_enable(struct iommu_domain *primary, uint16_t rid, unsigned bits);
+int amd_pasid_disable(struct iommu_domain *primary, uint16_t rid);
+int amd_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
+int amd_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
+/* A v2 primary domain's DTE for devid: pass-through host level, GV, GIoV, the device's GCR3
+ * table with entry 0 = the domain's tables. */
+int amd_pasid_primary_dte(struct amd_unit *a, const struct amd_domain *d, uint16_t devid, uint64_t v[4]);
+/* After devid's DTE was rewritten: drops its GCR3 table unless keep, and invalidates the
+ * guest translations cached under old_domid's PASID 0 when it had one. */
+int amd_pasid_dte_changed(struct amd_unit *a, uint16_t devid, int old_domid, bool keep);
+/* INVALIDATE_IOMMU_PAGES with GN for every (domain ID, PASID) a v2 domain is reached by. */
+int amd_pasid_flush(const struct amd_domain *d, uint64_t iova, uint64_t size);
+/* The two halves of detach_pasid (the stale-translation test runs the first alone). */
+int amd_pasid_entry_clear(struct amd_unit *a, uint16_t devid, uint32_t pasid);
+int amd_pasid_entry_invalidate(struct amd_unit *a, uint16_t devid, uint32_t pasid);
+void amd_pasid_free_all(struct amd_unit *a);
 
 /* amd_caps.c */
 int amd_probe(struct iommu_unit *u);

@@ -67,6 +67,7 @@
 #define AMD_EFR_GATS(e) REG_FIELD(e, 13, 12)
 #define AMD_EFR_GLXSUP(e) REG_FIELD(e, 15, 14)
 #define AMD_EFR_PASMAX(e) REG_FIELD(e, 36, 32)
+#define AMD_EFR_GIOSUP(e) REG_BIT(e, 48)  /* DTE.GIoV: untagged requests through PASID 0 */
 #define AMD_EFR_HASUP(e) REG_BIT(e, 49)
 #define AMD_EFR_HDSUP(e) REG_BIT(e, 52)
 

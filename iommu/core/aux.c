@@ -375,6 +375,12 @@ static int check_attach(struct iommu_domain *dom, struct iommu_device *dev, uint
             dev->rid);
     return IOMMU_ENOENT;
   }
+  gap = dev->domain->type == IOMMU_DOMAIN_PAGING && dev->unit->ops->pasid_domain_gap
+            ? dev->unit->ops->pasid_domain_gap(dev->domain) : NULL;
+  if (gap) {
+    set_why("the primary domain of RID 0x%04x cannot stand beside PASID domains: %s", dev->rid, gap);
+    return IOMMU_EINVAL;
+  }
   if (find_att(dom, dev)) {
     set_why("the domain is already aux-attached to RID 0x%04x", dev->rid);
     return IOMMU_EEXIST;
@@ -427,7 +433,7 @@ static int attach(struct iommu_domain *dom, struct iommu_device *dev, uint32_t w
   }
   const struct iommu_ops *ops = dev->unit->ops;
   if (!a->pasid_on) {
-    err = ops->pasid_enable ? ops->pasid_enable(dev->unit, dev->rid, a->bits) : IOMMU_OK;
+    err = ops->pasid_enable ? ops->pasid_enable(dev->domain, dev->rid, a->bits) : IOMMU_OK;
     if (err) {
       set_why("the driver could not enable PASIDs for RID 0x%04x: %s", dev->rid, iommu_strerror(err));
       goto undo_alloc;
@@ -452,7 +458,7 @@ static int attach(struct iommu_domain *dom, struct iommu_device *dev, uint32_t w
 undo_enable:
   if (iommu_aux_count(dev) == 0 && a->pasid_on) {
     if (ops->pasid_disable)
-      ops->pasid_disable(dev->unit, dev->rid);
+      ops->pasid_disable(dev->domain, dev->rid);
     a->pasid_on = false;
   }
 undo_alloc:
@@ -506,7 +512,7 @@ int iommu_aux_detach(struct iommu_domain *dom, struct iommu_device *dev)
   *t = atts[--n_atts];
   struct aux_dev *a = find_dev(dev);
   if (a && a->pasid_on && iommu_aux_count(dev) == 0) {
-    int e2 = dev->unit->active && ops->pasid_disable ? ops->pasid_disable(dev->unit, dev->rid) : IOMMU_OK;
+    int e2 = dev->unit->active && ops->pasid_disable ? ops->pasid_disable(dev->domain, dev->rid) : IOMMU_OK;
     a->pasid_on = false;
     err = err ? err : e2;
   }

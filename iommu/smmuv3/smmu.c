@@ -224,6 +224,7 @@ static void free_mem(struct smmu_mem *m)
 
 static void free_tables(struct smmu_unit *s)
 {
+  smmu_pasid_free_all(s);
   for (unsigned i = 0; s->l2_mem && i < s->n_l1; i++)
     free_mem(&s->l2_mem[i]);
   free(s->l2_mem);
@@ -722,6 +723,32 @@ static int smmu_attach(struct iommu_domain *dom, uint16_t rid)
   return ste_install(s, sid, ste, val);
 }
 
+/* For smmu_pasid.c: the RID's StreamID and (existing) STE, installing a new STE, and a
+ * contiguous allocation aligned to its size. */
+int smmu_stream(struct iommu_unit *u, uint16_t rid, uint32_t *sid, uint64_t **ste)
+{
+  int err = rid_to_sid(u, rid, sid);
+  if (err)
+    return err;
+  *ste = ste_ptr(smmu(u), *sid, false, &err);
+  return *ste ? IOMMU_OK : err;
+}
+
+int smmu_ste_write(struct smmu_unit *s, uint32_t sid, uint64_t *ste, const uint64_t val[SMMU_STE_DWORDS])
+{
+  return ste_install(s, sid, ste, val);
+}
+
+void smmu_domain_ste(const struct smmu_unit *s, const struct smmu_domain *d, uint64_t ste[SMMU_STE_DWORDS])
+{
+  ste_for_domain(s, d, ste);
+}
+
+void *smmu_alloc_aligned(size_t bytes, uint64_t *phys, struct smmu_mem *mem)
+{
+  return alloc_aligned(bytes, bytes, phys, mem);
+}
+
 static int smmu_detach(struct iommu_unit *u, uint16_t rid)
 {
   struct smmu_unit *s = smmu(u);
@@ -927,4 +954,10 @@ const struct iommu_ops smmuv3_ops = {
   .fault_slots = smmu_fault_slots,
   .inject = smmu_inject,
   .inject_revert = smmu_inject_revert,
+  .pasid_gap = smmu_pasid_gap,
+  .pasid_domain_gap = smmu_pasid_domain_gap,
+  .pasid_enable = smmu_pasid_enable,
+  .pasid_disable = smmu_pasid_disable,
+  .attach_pasid = smmu_attach_pasid,
+  .detach_pasid = smmu_detach_pasid,
 };

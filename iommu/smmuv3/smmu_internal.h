@@ -218,6 +218,25 @@ void smmu_describe_driver(const struct iommu_unit *u, iommu_line_fn line, void *
 /* 0 the STE for sid has V=0, 1 valid, -1 not in the table in use. */
 int smmu_ste_state(const struct smmu_unit *s, uint32_t sid);
 
+/* smmu.c, for smmu_pasid.c */
+int smmu_stream(struct iommu_unit *u, uint16_t rid, uint32_t *sid, uint64_t **ste);
+int smmu_ste_write(struct smmu_unit *s, uint32_t sid, uint64_t *ste, const uint64_t val[SMMU_STE_DWORDS]);
+void smmu_domain_ste(const struct smmu_unit *s, const struct smmu_domain *d, uint64_t ste[SMMU_STE_DWORDS]);
+void *smmu_alloc_aligned(size_t bytes, uint64_t *phys, struct smmu_mem *mem);
+
+/* ---- smmu_pasid.c: per-SubstreamID (aux) domains (ops pasid_* / *_pasid) ---- */
+const char *smmu_pasid_gap(const struct iommu_unit *u, unsigned *bits);
+const char *smmu_pasid_domain_gap(const struct iommu_domain *dom);
+int smmu_pasid_enable(struct iommu_domain *primary, uint16_t rid, unsigned bits);
+int smmu_pasid_disable(struct iommu_domain *primary, uint16_t rid);
+int smmu_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
+int smmu_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
+/* The two halves of detach_pasid (the stale-translation test runs the first alone). */
+int smmu_pasid_cd_clear(struct smmu_unit *s, uint32_t sid, uint32_t ssid);
+int smmu_pasid_cd_invalidate(struct smmu_unit *s, uint32_t sid, uint32_t ssid, uint16_t asid);
+/* Frees every CD table it made (unit disable). */
+void smmu_pasid_free_all(struct smmu_unit *s);
+
 /* ---- smmu_caps.c ---- */
 int smmu_probe(struct iommu_unit *u);
 void smmu_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx);

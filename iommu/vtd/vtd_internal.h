@@ -105,8 +105,8 @@ struct vtd_pasid_dev *vtd_find_pasid_dev(struct vtd_unit *v, uint16_t rid);
 /* vtd_pasid.c: per-PASID (aux) domains in scalable mode (ops pasid_* / *_pasid). */
 const char *vtd_pasid_gap(const struct iommu_unit *u, unsigned *bits);
 const char *vtd_pasid_domain_gap(const struct iommu_domain *dom);
-int vtd_pasid_enable(struct iommu_unit *u, uint16_t rid, unsigned bits);
-int vtd_pasid_disable(struct iommu_unit *u, uint16_t rid);
+int vtd_pasid_enable(struct iommu_domain *primary, uint16_t rid, unsigned bits);
+int vtd_pasid_disable(struct iommu_domain *primary, uint16_t rid);
 int vtd_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
 int vtd_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
 /* The two halves of detach_pasid (the stale-translation test runs the first alone). */

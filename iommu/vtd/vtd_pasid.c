@@ -92,9 +92,9 @@ static int flush_context_change(struct vtd_unit *v, uint16_t did, uint16_t rid)
   return err;
 }
 
-int vtd_pasid_enable(struct iommu_unit *u, uint16_t rid, unsigned bits)
+int vtd_pasid_enable(struct iommu_domain *primary, uint16_t rid, unsigned bits)
 {
-  struct vtd_unit *v = vtd(u);
+  struct vtd_unit *v = vtd(primary->unit);
   uint64_t *ce = vtd_find_context(v, rid);
   struct vtd_pasid_dev *p = vtd_find_pasid_dev(v, rid);
   if (!v->scalable || ce == NULL || !(ce[0] & VTD_CTX_P) || p == NULL)
@@ -126,9 +126,9 @@ int vtd_pasid_enable(struct iommu_unit *u, uint16_t rid, unsigned bits)
   return flush_context_change(v, (uint16_t)p->table0[1], rid);
 }
 
-int vtd_pasid_disable(struct iommu_unit *u, uint16_t rid)
+int vtd_pasid_disable(struct iommu_domain *primary, uint16_t rid)
 {
-  struct vtd_unit *v = vtd(u);
+  struct vtd_unit *v = vtd(primary->unit);
   struct aux_dev *a = find(v, rid);
   uint64_t *ce = vtd_find_context(v, rid);
   struct vtd_pasid_dev *p = vtd_find_pasid_dev(v, rid);
