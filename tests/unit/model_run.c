@@ -31,7 +31,7 @@ struct run {
 };
 
 static struct run run_scenario(const char *spec, const char *glob, bool drop_flush,
-                               model_tlb_hits_fn hits)
+                               model_ops_breaker_fn breaker, model_tlb_hits_fn hits)
 {
   struct run r = { { 0, 0, 0 }, NULL, 0, 0 };
   struct host_system sys;
@@ -44,9 +44,12 @@ static struct run run_scenario(const char *spec, const char *glob, bool drop_flu
   assert_int_equal(sys.plat->n_iommus, 1);
   struct iommu_unit *u = &sys.plat->iommus[0];
   static struct iommu_ops broken;
-  if (drop_flush) {
+  if (drop_flush || breaker) {
     broken = *u->ops;
-    broken.flush = no_flush;
+    if (drop_flush)
+      broken.flush = no_flush;
+    if (breaker)
+      breaker(&broken);
     u->ops = &broken;
   }
   const char *globs[1] = { glob };
@@ -60,21 +63,27 @@ static struct run run_scenario(const char *spec, const char *glob, bool drop_flu
   return r;
 }
 
-void model_expect_stale(const char *spec, const char *glob, const char *evidence,
-                        model_tlb_hits_fn hits)
+void model_expect_stale_broken(const char *spec, const char *glob, const char *evidence,
+                               model_tlb_hits_fn hits, model_ops_breaker_fn breaker)
 {
-  struct run bad = run_scenario(spec, glob, true, hits);
+  struct run bad = run_scenario(spec, glob, breaker == NULL, breaker, hits);
   if (bad.c.failed != 1)
     fprintf(stderr, "%s", bad.out);
   assert_int_equal(bad.c.failed, 1);
   assert_int_equal(bad.c.passed, 0);
   assert_non_null(strstr(bad.out, evidence));
-  assert_true(bad.hits > 0); /* the stale translation came from the model's TLB */
+  assert_true(bad.hits > 0); /* the stale translation came from the model's cache */
   free(bad.out);
-  struct run good = run_scenario(spec, glob, false, hits);
+  struct run good = run_scenario(spec, glob, false, NULL, hits);
   if (good.c.passed != 1)
     fprintf(stderr, "%s", good.out);
   assert_int_equal(good.c.failed, 0);
   assert_int_equal(good.c.passed, 1);
   free(good.out);
+}
+
+void model_expect_stale(const char *spec, const char *glob, const char *evidence,
+                        model_tlb_hits_fn hits)
+{
+  model_expect_stale_broken(spec, glob, evidence, hits, NULL);
 }

@@ -14,4 +14,11 @@ typedef unsigned long (*model_tlb_hits_fn)(struct host_system *sys);
 void model_expect_stale(const char *spec, const char *glob, const char *evidence,
                         model_tlb_hits_fn hits);
 
+/* The same with another piece of the driver removed: breaker edits a copy of the unit's ops
+ * (e.g. a detach_pasid without one of its invalidations). */
+struct iommu_ops;
+typedef void (*model_ops_breaker_fn)(struct iommu_ops *ops);
+void model_expect_stale_broken(const char *spec, const char *glob, const char *evidence,
+                               model_tlb_hits_fn hits, model_ops_breaker_fn breaker);
+
 #endif
