@@ -40,6 +40,13 @@ static unsigned n_devs;
 static struct aux_attachment atts[AUX_MAX_ATTACH];
 static unsigned n_atts;
 
+/* The one unit-side probe in place (iommu_aux_unit_probe_attach). */
+static struct {
+  struct iommu_domain *dom;
+  struct iommu_device *dev;
+  uint32_t pasid;
+} probe;
+
 static struct ioasid_system *own_sys, *cur_sys;
 static struct ioasid_set *own_set, *cur_set;
 
@@ -217,7 +224,7 @@ int iommu_dev_enable_feature(struct platform *plat, struct iommu_device *dev,
 
 unsigned iommu_aux_count(const struct iommu_device *dev)
 {
-  unsigned n = 0;
+  unsigned n = probe.dev == dev && dev != NULL;
   for (unsigned i = 0; i < n_atts; i++)
     n += atts[i].dev == dev;
   return n;
@@ -329,8 +336,7 @@ static struct aux_attachment *find_att(const struct iommu_domain *dom, const str
 /* The refusal rules, in an order that lets the unit-side ones be observed on a device
  * without PASID support: the domain, the unit, an explicit PASID against the unit's width,
  * then the device (feature enabled, primary domain, PASID width). */
-static int check_attach(struct iommu_domain *dom, struct iommu_device *dev, uint32_t want,
-                        struct aux_dev **out)
+static int check_unit_side(struct iommu_domain *dom, struct iommu_device *dev, uint32_t want)
 {
   if (dom == NULL || dev == NULL) {
     set_why(dom == NULL ? "no domain (a blocked device has no domain to attach)" : "no device");
@@ -365,22 +371,39 @@ static int check_attach(struct iommu_domain *dom, struct iommu_device *dev, uint
     set_why("PASID 0x%x exceeds the %u-bit PASID width of %s", want, unit_bits, dev->unit->source);
     return IOMMU_ERANGE;
   }
-  struct aux_dev *a = find_dev(dev);
-  if (a == NULL) {
-    set_why("the AUX feature is not enabled on RID 0x%04x", dev->rid);
-    return IOMMU_EINVAL;
-  }
+  return IOMMU_OK;
+}
+
+/* The primary domain must be there and able to stand beside PASID domains. */
+static int check_primary(struct iommu_device *dev)
+{
   if (dev->domain == NULL) {
     set_why("RID 0x%04x has no primary domain (attach one first: it keeps translating untagged DMA)",
             dev->rid);
     return IOMMU_ENOENT;
   }
-  gap = dev->domain->type == IOMMU_DOMAIN_PAGING && dev->unit->ops->pasid_domain_gap
-            ? dev->unit->ops->pasid_domain_gap(dev->domain) : NULL;
+  const char *gap = dev->domain->type == IOMMU_DOMAIN_PAGING && dev->unit->ops->pasid_domain_gap
+                        ? dev->unit->ops->pasid_domain_gap(dev->domain) : NULL;
   if (gap) {
     set_why("the primary domain of RID 0x%04x cannot stand beside PASID domains: %s", dev->rid, gap);
     return IOMMU_EINVAL;
   }
+  return IOMMU_OK;
+}
+
+static int check_attach(struct iommu_domain *dom, struct iommu_device *dev, uint32_t want,
+                        struct aux_dev **out)
+{
+  int err = check_unit_side(dom, dev, want);
+  if (err)
+    return err;
+  struct aux_dev *a = find_dev(dev);
+  if (a == NULL) {
+    set_why("the AUX feature is not enabled on RID 0x%04x", dev->rid);
+    return IOMMU_EINVAL;
+  }
+  if ((err = check_primary(dev)) != 0)
+    return err;
   if (find_att(dom, dev)) {
     set_why("the domain is already aux-attached to RID 0x%04x", dev->rid);
     return IOMMU_EEXIST;
@@ -486,6 +509,66 @@ const char *iommu_aux_unit_gap(const struct iommu_unit *unit, unsigned *bits)
   return unit_gap(unit, bits);
 }
 
+int iommu_aux_unit_probe_attach(struct iommu_domain *dom, struct iommu_device *dev, uint32_t pasid)
+{
+  why[0] = '\0';
+  if (pasid == IOASID_INVALID) {
+    set_why("PASID 0x%x is not a PASID", pasid);
+    return IOMMU_ERANGE;
+  }
+  int err = check_unit_side(dom, dev, pasid);
+  if (!err)
+    err = check_primary(dev);
+  if (err)
+    return err;
+  if (find_dev(dev) != NULL || iommu_aux_count(dev) || probe.dev) {
+    set_why(probe.dev ? "a unit-side probe is already in place"
+                      : "AUX is enabled on the device: it takes the ordinary aux path");
+    return IOMMU_EBUSY;
+  }
+  unsigned bits;
+  unit_gap(dev->unit, &bits);
+  const struct iommu_ops *ops = dev->unit->ops;
+  err = ops->pasid_enable ? ops->pasid_enable(dev->domain, dev->rid, bits) : IOMMU_OK;
+  if (err) {
+    set_why("pasid_enable on RID 0x%04x failed: %s", dev->rid, iommu_strerror(err));
+    return err;
+  }
+  err = ops->attach_pasid(dom, dev->rid, pasid);
+  if (err) {
+    set_why("attach_pasid of PASID 0x%x on RID 0x%04x failed: %s", pasid, dev->rid, iommu_strerror(err));
+    if (ops->pasid_disable)
+      ops->pasid_disable(dev->domain, dev->rid);
+    return err;
+  }
+  probe.dom = dom;
+  probe.dev = dev;
+  probe.pasid = pasid;
+  return IOMMU_OK;
+}
+
+int iommu_aux_unit_probe_detach(void)
+{
+  why[0] = '\0';
+  if (probe.dev == NULL)
+    return IOMMU_ENOENT;
+  struct iommu_device *dev = probe.dev;
+  const struct iommu_ops *ops = dev->unit->ops;
+  int err = IOMMU_OK;
+  if (dev->unit->active) {
+    err = ops->detach_pasid(probe.dom, dev->rid, probe.pasid);
+    int e2 = ops->pasid_disable ? ops->pasid_disable(dev->domain, dev->rid) : IOMMU_OK;
+    if (err)
+      set_why("detach_pasid of PASID 0x%x failed: %s", probe.pasid, iommu_strerror(err));
+    else if (e2)
+      set_why("pasid_disable failed: %s", iommu_strerror(e2));
+    err = err ? err : e2;
+  }
+  probe.dev = NULL;
+  probe.dom = NULL;
+  return err;
+}
+
 int iommu_aux_get_pasid(const struct iommu_domain *dom, const struct iommu_device *dev,
                         uint32_t *pasid)
 {
@@ -528,7 +611,10 @@ int iommu_aux_detach(struct iommu_domain *dom, struct iommu_device *dev)
   return err;
 }
 
-bool iommu_aux_domain_busy(const struct iommu_domain *dom) { return domain_pasid(dom) != IOASID_INVALID; }
+bool iommu_aux_domain_busy(const struct iommu_domain *dom)
+{
+  return domain_pasid(dom) != IOASID_INVALID || (probe.dev && probe.dom == dom);
+}
 
 /* The unit was handed back (state.restore): its tables are gone, so are the attachments. */
 void iommu_aux_forget_unit(const struct iommu_unit *unit)
@@ -552,4 +638,6 @@ void iommu_aux_forget_unit(const struct iommu_unit *unit)
   for (unsigned i = 0; i < n_devs; i++)
     if (devs[i].dev->unit == unit)
       devs[i].pasid_on = false;
+  if (probe.dev && probe.dev->unit == unit)
+    probe.dev = NULL, probe.dom = NULL;
 }

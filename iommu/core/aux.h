@@ -58,6 +58,17 @@ int iommu_aux_get_pasid(const struct iommu_domain *dom, const struct iommu_devic
 /* Tears the entry down (the driver invalidates what it cached), unbinds the PASID from the
  * device and frees it to its set after the domain's last aux detach. */
 int iommu_aux_detach(struct iommu_domain *dom, struct iommu_device *dev);
+/* The unit side alone, for a device that cannot issue PASID-tagged DMA (no PCI PASID
+ * capability, so the feature cannot be enabled): programs the device's per-PASID structures
+ * (the driver's pasid_enable, then dom attached at pasid) so that the unit's acceptance of the
+ * programming (no configuration error, untagged DMA undisturbed) can be checked where no
+ * tagged DMA is possible; probe_detach tears it down (detach_pasid, pasid_disable). One probe
+ * at a time; it locks the primary domain like an aux domain. Nothing is allocated from the
+ * IOASID set and the device's PCI configuration is not touched. The rules of
+ * iommu_aux_attach_pasid apply except the device ones (feature enabled, device width). */
+int iommu_aux_unit_probe_attach(struct iommu_domain *dom, struct iommu_device *dev, uint32_t pasid);
+int iommu_aux_unit_probe_detach(void);
+
 /* Aux domains attached to dev. */
 unsigned iommu_aux_count(const struct iommu_device *dev);
 
