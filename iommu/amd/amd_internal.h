@@ -148,7 +148,7 @@ int amd_pasid_primary_dte(struct amd_unit *a, const struct amd_domain *d, uint16
 int amd_pasid_dte_changed(struct amd_unit *a, uint16_t devid, int old_domid, bool keep);
 /* INVALIDATE_IOMMU_PAGES with GN for every (domain ID, PASID) a v2 domain is reached by. */
 int amd_pasid_flush(const struct amd_domain *d, uint64_t iova, uint64_t size);
-/* The two halves of detach_pasid (the stale-translation test runs the first alone). */
+/* The two steps of detach_pasid (the stale-translation test leaves the second out). */
 int amd_pasid_entry_clear(struct amd_unit *a, uint16_t devid, uint32_t pasid);
 int amd_pasid_entry_invalidate(struct amd_unit *a, uint16_t devid, uint32_t pasid);
 void amd_pasid_free_all(struct amd_unit *a);

@@ -579,6 +579,18 @@ int iommu_aux_get_pasid(const struct iommu_domain *dom, const struct iommu_devic
   return IOMMU_OK;
 }
 
+/* After one attachment of dom went: UNBIND, and FREE when it was the domain's last. */
+static void return_pasid(const struct iommu_domain *dom, uint32_t pasid)
+{
+  struct ioasid_system *sys;
+  struct ioasid_set *set;
+  if (pasid_space(&sys, &set) == 0) {
+    ioasid_unbind(sys, set, pasid);
+    if (domain_pasid(dom) == IOASID_INVALID)
+      ioasid_free(sys, set, pasid);
+  }
+}
+
 int iommu_aux_detach(struct iommu_domain *dom, struct iommu_device *dev)
 {
   why[0] = '\0';
@@ -599,13 +611,7 @@ int iommu_aux_detach(struct iommu_domain *dom, struct iommu_device *dev)
     a->pasid_on = false;
     err = err ? err : e2;
   }
-  struct ioasid_system *sys;
-  struct ioasid_set *set;
-  if (pasid_space(&sys, &set) == 0) {
-    ioasid_unbind(sys, set, pasid);
-    if (domain_pasid(dom) == IOASID_INVALID)
-      ioasid_free(sys, set, pasid);
-  }
+  return_pasid(dom, pasid);
   if (err)
     set_why("the driver's teardown of PASID 0x%x failed: %s", pasid, iommu_strerror(err));
   return err;
@@ -627,13 +633,7 @@ void iommu_aux_forget_unit(const struct iommu_unit *unit)
     struct iommu_domain *dom = atts[i].dom;
     uint32_t pasid = atts[i].pasid;
     atts[i] = atts[--n_atts];
-    struct ioasid_system *sys;
-    struct ioasid_set *set;
-    if (pasid_space(&sys, &set) == 0) {
-      ioasid_unbind(sys, set, pasid);
-      if (domain_pasid(dom) == IOASID_INVALID)
-        ioasid_free(sys, set, pasid);
-    }
+    return_pasid(dom, pasid);
   }
   for (unsigned i = 0; i < n_devs; i++)
     if (devs[i].dev->unit == unit)

@@ -231,9 +231,10 @@ int smmu_pasid_enable(struct iommu_domain *primary, uint16_t rid, unsigned bits)
 int smmu_pasid_disable(struct iommu_domain *primary, uint16_t rid);
 int smmu_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
 int smmu_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
-/* The two halves of detach_pasid (the stale-translation test runs the first alone). */
-int smmu_pasid_cd_clear(struct smmu_unit *s, uint32_t sid, uint32_t ssid);
-int smmu_pasid_cd_invalidate(struct smmu_unit *s, uint32_t sid, uint32_t ssid, uint16_t asid);
+/* Steps of detach_pasid (the stale-translation test leaves the CFGI_CD out): the CD made
+ * invalid (*sid receives the StreamID), and the TLBI by the domain's ASID. */
+int smmu_pasid_cd_clear(struct iommu_domain *dom, uint16_t rid, uint32_t ssid, uint32_t *sid);
+int smmu_pasid_tlbi(struct iommu_domain *dom);
 /* Frees every CD table it made (unit disable). */
 void smmu_pasid_free_all(struct smmu_unit *s);
 

@@ -223,12 +223,15 @@ int smmu_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
   return cmd_sync(s, (const uint64_t(*)[2])c, 1);
 }
 
-int smmu_pasid_cd_clear(struct smmu_unit *s, uint32_t sid, uint32_t ssid)
+int smmu_pasid_cd_clear(struct iommu_domain *dom, uint16_t rid, uint32_t ssid, uint32_t *sid)
 {
-  struct aux_stream *a = find(s, sid);
+  struct smmu_unit *s = smmu(dom->unit);
+  uint64_t *ste;
+  int err = smmu_stream(dom->unit, rid, sid, &ste);
+  struct aux_stream *a = err ? NULL : find(s, *sid);
   uint64_t *cd = a ? cd_ptr(s, a, ssid, false) : NULL;
-  if (cd == NULL || !(cd[0] & SMMU_CD0_V))
-    return IOMMU_ENOENT;
+  if (err || cd == NULL || !(cd[0] & SMMU_CD0_V))
+    return err ? err : IOMMU_ENOENT;
   cd[0] = 0; /* V first */
   smmu_sync_mem(s->coherent, cd, 8);
   memset(cd + 1, 0, SMMU_CD_BYTES - 8);
@@ -236,23 +239,22 @@ int smmu_pasid_cd_clear(struct smmu_unit *s, uint32_t sid, uint32_t ssid)
   return IOMMU_OK;
 }
 
-int smmu_pasid_cd_invalidate(struct smmu_unit *s, uint32_t sid, uint32_t ssid, uint16_t asid)
+/* The TLB entries of the domain's ASID: the detached substream's among them. */
+int smmu_pasid_tlbi(struct iommu_domain *dom)
 {
-  uint64_t c[2][2];
-  smmu_cmd_cfgi_cd(c[0], sid, ssid, true);
-  smmu_cmd_tlbi_nh_asid(c[1], asid, 0);
-  return cmd_sync(s, (const uint64_t(*)[2])c, 2);
+  uint64_t c[2];
+  smmu_cmd_tlbi_nh_asid(c, ((const struct smmu_domain *)dom)->asid, 0);
+  return cmd_sync(smmu(dom->unit), (const uint64_t(*)[2])&c, 1);
 }
 
 int smmu_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
 {
-  struct smmu_unit *s = smmu(dom->unit);
   uint32_t sid;
-  uint64_t *ste;
-  int err = smmu_stream(dom->unit, rid, &sid, &ste);
-  if (!err)
-    err = smmu_pasid_cd_clear(s, sid, pasid);
+  int err = smmu_pasid_cd_clear(dom, rid, pasid, &sid);
   if (err)
     return err;
-  return smmu_pasid_cd_invalidate(s, sid, pasid, ((const struct smmu_domain *)dom)->asid);
+  uint64_t c[2];
+  smmu_cmd_cfgi_cd(c, sid, pasid, true);
+  err = cmd_sync(smmu(dom->unit), (const uint64_t(*)[2])&c, 1);
+  return err ? err : smmu_pasid_tlbi(dom);
 }

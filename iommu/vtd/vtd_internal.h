@@ -109,9 +109,10 @@ int vtd_pasid_enable(struct iommu_domain *primary, uint16_t rid, unsigned bits);
 int vtd_pasid_disable(struct iommu_domain *primary, uint16_t rid);
 int vtd_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
 int vtd_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid);
-/* The two halves of detach_pasid (the stale-translation test runs the first alone). */
-int vtd_pasid_entry_clear(struct vtd_unit *v, uint16_t rid, uint32_t pasid);
-int vtd_pasid_entry_invalidate(struct vtd_unit *v, const struct vtd_domain *d, uint32_t pasid);
+/* The steps of detach_pasid (the stale-translation test leaves one out). */
+int vtd_pasid_entry_clear(struct vtd_domain *d, uint16_t rid, uint32_t pasid);
+int vtd_pasid_cache_invalidate(const struct vtd_domain *d, uint32_t pasid);
+int vtd_pasid_iotlb_invalidate(const struct vtd_domain *d, uint32_t pasid);
 /* Frees every PASID directory / table it made (unit disable). */
 void vtd_pasid_free_all(struct vtd_unit *v);
 

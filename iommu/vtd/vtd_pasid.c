@@ -201,12 +201,13 @@ int vtd_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
   vtd_inv_pasid_cache(desc, VTD_INV_PC_GLOBAL, 0, 0);
   int err = vtd_inv_submit(v, (const uint64_t(*)[4])&desc, 1);
   if (!err)
-    err = d->first_stage ? vtd_flush_piotlb(v, d->did, pasid, 0, 0) : vtd_flush_iotlb(v, d->did, 0, 0);
+    err = vtd_pasid_iotlb_invalidate(d, pasid);
   return err;
 }
 
-int vtd_pasid_entry_clear(struct vtd_unit *v, uint16_t rid, uint32_t pasid)
+int vtd_pasid_entry_clear(struct vtd_domain *d, uint16_t rid, uint32_t pasid)
 {
+  struct vtd_unit *v = vtd(d->dom.unit);
   struct aux_dev *a = find(v, rid);
   struct vtd_pasid_dev *p = vtd_find_pasid_dev(v, rid);
   uint64_t *e = a && p ? pasid_entry(v, a, p, pasid, false) : NULL;
@@ -216,29 +217,33 @@ int vtd_pasid_entry_clear(struct vtd_unit *v, uint16_t rid, uint32_t pasid)
   vtd_table_sync(v, e, 8);
   memset(e + 1, 0, 7 * sizeof(uint64_t));
   vtd_table_sync(v, e, 64);
+  if (d->aux_refs)
+    d->aux_refs--;
   return IOMMU_OK;
 }
 
-/* 6.5.3.3 (present -> not present PASID entry): PASID cache for (DID, PASID), then the
- * IOTLB entries the entry's PGTT produced. */
-int vtd_pasid_entry_invalidate(struct vtd_unit *v, const struct vtd_domain *d, uint32_t pasid)
+/* 6.5.3.3, a present PASID entry made not present: the PASID cache for (DID, PASID)... */
+int vtd_pasid_cache_invalidate(const struct vtd_domain *d, uint32_t pasid)
 {
   uint64_t desc[4];
   vtd_inv_pasid_cache(desc, VTD_INV_PC_PASID, d->did, pasid);
-  int err = vtd_inv_submit(v, (const uint64_t(*)[4])&desc, 1);
-  if (!err)
-    err = d->first_stage ? vtd_flush_piotlb(v, d->did, pasid, 0, 0) : vtd_flush_iotlb(v, d->did, 0, 0);
-  return err;
+  return vtd_inv_submit(vtd(d->dom.unit), (const uint64_t(*)[4])&desc, 1);
+}
+
+/* ...then the IOTLB entries the entry's PGTT produced. */
+int vtd_pasid_iotlb_invalidate(const struct vtd_domain *d, uint32_t pasid)
+{
+  struct vtd_unit *v = vtd(d->dom.unit);
+  return d->first_stage ? vtd_flush_piotlb(v, d->did, pasid, 0, 0) : vtd_flush_iotlb(v, d->did, 0, 0);
 }
 
 int vtd_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
 {
-  struct vtd_unit *v = vtd(dom->unit);
   struct vtd_domain *d = (struct vtd_domain *)dom;
-  int err = vtd_pasid_entry_clear(v, rid, pasid);
-  if (err)
-    return err;
-  if (d->aux_refs)
-    d->aux_refs--;
-  return vtd_pasid_entry_invalidate(v, d, pasid);
+  int err = vtd_pasid_entry_clear(d, rid, pasid);
+  if (!err)
+    err = vtd_pasid_cache_invalidate(d, pasid);
+  if (!err)
+    err = vtd_pasid_iotlb_invalidate(d, pasid);
+  return err;
 }

@@ -39,14 +39,9 @@ static unsigned long vtd_pasid_hits(struct host_system *sys)
 
 static int vtd_detach_without_pasid_cache(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
 {
-  struct vtd_unit *v = dom->unit->priv;
   struct vtd_domain *d = (struct vtd_domain *)dom;
-  int err = vtd_pasid_entry_clear(v, rid, pasid);
-  if (err)
-    return err;
-  if (d->aux_refs)
-    d->aux_refs--;
-  return d->first_stage ? vtd_flush_piotlb(v, d->did, pasid, 0, 0) : vtd_flush_iotlb(v, d->did, 0, 0);
+  int err = vtd_pasid_entry_clear(d, rid, pasid);
+  return err ? err : vtd_pasid_iotlb_invalidate(d, pasid);
 }
 
 static void vtd_break(struct iommu_ops *ops) { ops->detach_pasid = vtd_detach_without_pasid_cache; }
@@ -74,17 +69,9 @@ static unsigned long smmu_cd_hits(struct host_system *sys)
 
 static int smmu_detach_without_cfgi_cd(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
 {
-  struct smmu_unit *s = dom->unit->priv;
   uint32_t sid;
-  uint64_t *ste;
-  int err = smmu_stream(dom->unit, rid, &sid, &ste);
-  if (!err)
-    err = smmu_pasid_cd_clear(s, sid, pasid);
-  if (err)
-    return err;
-  uint64_t c[2];
-  smmu_cmd_tlbi_nh_asid(c, ((struct smmu_domain *)dom)->asid, 0);
-  return smmu_cmdq_submit(s, (const uint64_t(*)[2])&c, 1);
+  int err = smmu_pasid_cd_clear(dom, rid, pasid, &sid);
+  return err ? err : smmu_pasid_tlbi(dom);
 }
 
 static void smmu_break(struct iommu_ops *ops) { ops->detach_pasid = smmu_detach_without_cfgi_cd; }
