@@ -12,7 +12,8 @@
 #              (the first is A1, ...), so "the fault names the IOVA the scenario used" is
 #              compared, not physical addresses, which differ between the two platforms.
 # A disagreement listed in tests/model/known-differences (configuration, check, aspect, cause)
-# is reported as known, with its cause, and not failed. Anything else fails.
+# is reported as known, with its cause, and not failed. A check QEMU skips because its
+# initiator has no PASID capability is not compared. Anything else fails.
 # Last line: "differential: N passed, N failed, N skipped" (agreements, disagreements, known).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -140,6 +141,13 @@ for cfg in "${configs[@]}"; do
     key=${key//|/ }
     [ -n "${M_V[$key]:-}" ] || continue
     qv=${Q_V[$key]} mv=${M_V[$key]}
+    # No QEMU device issues PASID-tagged DMA (edu has no PASID capability; the model's engine
+    # has one): such a check has no QEMU behaviour to compare. Counted as skipped.
+    if [ "$qv" = skip ] && [[ ${Q_E[$key]} == *"has no PASID capability"* ]] && [ "$mv" != skip ]; then
+      echo "  not compared  $key: QEMU's initiator has no PASID capability (${Q_E[$key]#\# SKIP })"
+      known=$((known + 1))
+      continue
+    fi
     ok=1
     if [ "$qv" != "$mv" ]; then
       report_diff "$cfg" "$key" verdict "QEMU $qv, model $mv"
