@@ -261,6 +261,15 @@ int iommu_aux_domain_alloc(struct iommu_unit *unit, struct iommu_domain **out)
   return iommu_domain_alloc(unit, IOMMU_DOMAIN_PAGING, out);
 }
 
+const char *iommu_aux_domain_gap(const struct iommu_domain *dom)
+{
+  if (dom == NULL)
+    return "no domain";
+  if (dom->type != IOMMU_DOMAIN_PAGING)
+    return "not a paging domain";
+  return dom->unit->ops->pasid_domain_gap ? dom->unit->ops->pasid_domain_gap(dom) : NULL;
+}
+
 /* ---- the PASID space ---- */
 
 static int pasid_space(struct ioasid_system **sys, struct ioasid_set **set)

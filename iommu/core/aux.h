@@ -44,6 +44,10 @@ unsigned iommu_aux_pasid_bits(const struct iommu_device *dev);
  * domains (AMD-Vi: v2 tables); elsewhere an ordinary paging domain. */
 int iommu_aux_domain_alloc(struct iommu_unit *unit, struct iommu_domain **out);
 
+/* NULL when dom could be an aux domain as far as its driver is concerned (a paging domain the
+ * driver can attach per PASID), else why not. */
+const char *iommu_aux_domain_gap(const struct iommu_domain *dom);
+
 /* Attaches dom to dev for the domain's PASID, allocating one from the IOASID set when the
  * domain has none yet (lowest free, 1 .. 2^width - 1), and binding it to the device. Refused
  * with a named error and a reason (iommu_aux_why) when: the feature is not enabled on dev,

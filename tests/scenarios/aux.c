@@ -680,7 +680,7 @@ static void aux_domain_type(struct scenario_ctx *ctx)
   struct iommu_domain *plain = NULL;
   if (dma_env_ok(&s.e, iommu_domain_alloc(s.e.unit, IOMMU_DOMAIN_PAGING, &plain), "domain_alloc")) {
     s.doms[s.n_doms++] = plain;
-    const char *gap = s.e.unit->ops->pasid_domain_gap ? s.e.unit->ops->pasid_domain_gap(plain) : NULL;
+    const char *gap = iommu_aux_domain_gap(plain);
     if (gap) {
       int err = iommu_aux_attach(plain, s.e.dev);
       ok = ok && err == IOMMU_EINVAL;
