@@ -230,6 +230,14 @@ unsigned iommu_aux_count(const struct iommu_device *dev)
   return n;
 }
 
+/* The device's PASID control and the ports' ACS controls back to what enable found. */
+static void restore_pci(const struct aux_dev *a)
+{
+  for (unsigned i = a->n_ports; i-- > 0;)
+    cfg_write(a->plat, a->ports[i], (uint16_t)(a->ports[i]->caps.acs + 4), a->saved_acs_dword[i]);
+  cfg_write(a->plat, a->pci, (uint16_t)(a->pci->caps.pasid + 4), a->saved_pasid_dword);
+}
+
 int iommu_dev_disable_feature(struct iommu_device *dev, enum iommu_dev_feature f)
 {
   why[0] = '\0';
@@ -242,9 +250,7 @@ int iommu_dev_disable_feature(struct iommu_device *dev, enum iommu_dev_feature f
     set_why("%u aux domain(s) still attached", iommu_aux_count(dev));
     return IOMMU_EBUSY;
   }
-  for (unsigned i = a->n_ports; i-- > 0;)
-    cfg_write(a->plat, a->ports[i], (uint16_t)(a->ports[i]->caps.acs + 4), a->saved_acs_dword[i]);
-  cfg_write(a->plat, a->pci, (uint16_t)(a->pci->caps.pasid + 4), a->saved_pasid_dword);
+  restore_pci(a);
   *a = devs[--n_devs];
   return IOMMU_OK;
 }
@@ -631,7 +637,8 @@ bool iommu_aux_domain_busy(const struct iommu_domain *dom)
   return domain_pasid(dom) != IOASID_INVALID || (probe.dev && probe.dom == dom);
 }
 
-/* The unit was handed back (state.restore): its tables are gone, so are the attachments. */
+/* The unit was handed back (state.restore, or the end of the run): its tables are gone, so
+ * are the attachments and the devices' enabled features. */
 void iommu_aux_forget_unit(const struct iommu_unit *unit)
 {
   for (unsigned i = 0; i < n_atts;) {
@@ -644,9 +651,14 @@ void iommu_aux_forget_unit(const struct iommu_unit *unit)
     atts[i] = atts[--n_atts];
     return_pasid(dom, pasid);
   }
-  for (unsigned i = 0; i < n_devs; i++)
-    if (devs[i].dev->unit == unit)
-      devs[i].pasid_on = false;
+  /* Handed back: the devices' PCI state too (the run leaves everything as it found it). */
+  for (unsigned i = 0; i < n_devs;)
+    if (devs[i].dev->unit == unit) {
+      restore_pci(&devs[i]);
+      devs[i] = devs[--n_devs];
+    } else {
+      i++;
+    }
   if (probe.dev && probe.dev->unit == unit)
     probe.dev = NULL, probe.dom = NULL;
 }
