@@ -117,6 +117,8 @@ static void state_restore(struct scenario_ctx *ctx)
     skip("state.restore", ctx->tag, "ACPI describes no IOMMU");
     return;
   }
+  if (dma_env_skip_unprobed("state.restore", ctx))
+    return;
   if (!u->active) {
     const char *gap = iommu_feature_gap(u, IOMMU_FEAT_DMA);
     if (gap)

@@ -12,6 +12,7 @@
 #undef skip
 
 #include "boot/report.h"
+#include "iommu/iommu.h"
 #include "tests/scenarios/scenario.h"
 
 static struct platform *make_platform(const uint8_t *widths, unsigned n, uint8_t device_width)
@@ -88,12 +89,50 @@ static void ioasid_capacity_skips_without_iommu(void **state)
   free(p);
 }
 
+/* A unit whose probe failed: every scenario that needs it skips naming the probe's error,
+ * never a register field read from a unit that may not exist. */
+static void unit_scenarios_skip_naming_the_failed_probe(void **state)
+{
+  (void)state;
+  const uint8_t widths[] = { 0 };
+  struct platform *p = make_platform(widths, 1, 0);
+  p->iommus[0].probe_err = IOMMU_ENODEV;
+  p->iommus[0].ops = &vtd_ops;
+  p->iommus[0].base = 0xfed90000;
+  snprintf(p->iommus[0].source, sizeof(p->iommus[0].source), "DMAR DRHD 0");
+  static const char *const globs[] = { "dma.*", "queue.*", "fault.*", "state.*" };
+  FILE *saved = stdout;
+  stdout = open_memstream(&captured, &captured_len);
+  report_begin();
+  scenarios_run(p, globs, 4);
+  struct report_counts c = report_counts();
+  fclose(stdout);
+  stdout = saved;
+  if (c.failed || c.passed)
+    fprintf(stderr, "%s", captured);
+  assert_int_equal(c.failed, 0);
+  assert_int_equal(c.passed, 0);
+  assert_true(c.skipped >= 15);
+  static const char want[] = "# SKIP unit probe failed: IOMMU_ENODEV (DMAR DRHD 0 at 0xfed90000";
+  unsigned named = 0;
+  for (const char *l = captured; (l = strstr(l, "# SKIP ")) != NULL; l++) {
+    if (strncmp(l, want, strlen(want)) != 0)
+      fprintf(stderr, "%.120s\n", l);
+    assert_int_equal(strncmp(l, want, strlen(want)), 0);
+    named++;
+  }
+  assert_int_equal(named, c.skipped);
+  free(captured);
+  free(p);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(ioasid_family_on_wide_hardware),
     cmocka_unit_test(ioasid_capacity_zero_when_one_unit_lacks_pasid),
     cmocka_unit_test(ioasid_capacity_skips_without_iommu),
+    cmocka_unit_test(unit_scenarios_skip_naming_the_failed_probe),
   };
   return cmocka_run_group_tests_name("scenarios_host", tests, NULL, NULL);
 }
