@@ -139,9 +139,11 @@ struct iommu_reg_check {
   const char *name;
   uint64_t now, entry;
 };
-/* True when every register is back at its entry value; otherwise lists each one that is not
- * ("IQA reads 0x..., entry value 0x...") in why and returns false. */
-bool iommu_regs_restored(const struct iommu_reg_check *regs, size_t n, char *why, size_t len);
+/* True when the disable steps succeeded (err == 0) and every register is back at its entry
+ * value. Otherwise lists each register that is not ("IQA reads 0x..., entry value 0x...") in
+ * why, ends it with the sub-condition block (boot/report.h: "disable" and one per register
+ * name) and returns false. */
+bool iommu_regs_restored(int err, const struct iommu_reg_check *regs, size_t n, char *why, size_t len);
 const struct iommu_ops *iommu_ops_for(enum iommu_kind kind);
 /* Probes every unit the platform lists; a failed probe is recorded in the unit. */
 void iommu_probe_all(struct platform *plat);

@@ -243,7 +243,7 @@ static int amd_disable(struct iommu_unit *u, char *why, size_t len)
     { "EvtTail", mmio_read64(b + AMD_MMIO_EVT_TAIL), a->entry.evt_tail },
     { "Status", mmio_read64(b + AMD_MMIO_STATUS) & 0xffff, a->entry.status & 0xffff },
   };
-  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
+  bool same = iommu_regs_restored(err, regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
     snprintf(why, len, "Control, DevTabBase, CmdBufBase, EvtLogBase, exclusion range, command and "
              "event head/tail, Status back to their entry values; tables freed");

@@ -543,7 +543,7 @@ static int smmu_disable(struct iommu_unit *u, char *why, size_t len)
     { "EVENTQ_CONS", mmio_read32(b + SMMU_EVENTQ_CONS), s->entry.evtq_cons },
     { "GERROR^GERRORN", smmu_gerror_active(s), s->entry.gerror_active },
   };
-  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
+  bool same = iommu_regs_restored(err, regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
     snprintf(why, len, "CR0-2, GBPA, IRQ_CTRL, STRTAB_BASE(_CFG), CMDQ/EVENTQ BASE/PROD/CONS back to "
              "their entry values, no GERROR active; %s stream table (2^%u StreamIDs), %u commands "
