@@ -13,7 +13,9 @@
 # Every TAP check must match an expectation line with the same verdict; every expectation line
 # must be met.
 # Needs: a function problem() that prints and counts a failure, and the counters passed,
-# skipped. Sets n_tap and n_tap_failed (TAP checks seen / reported "not ok").
+# skipped. Sets n_tap and n_tap_failed (TAP checks seen / reported "not ok"), n_tap_passed and
+# n_tap_skipped (checks that passed / skipped as expected), n_known and known_list (the
+# documented deviations met: "state.restore [vtd]: IQA").
 
 # Checks whose pass line must carry the expected value (the oracle) in the expectation file.
 JUDGE_NEEDS_ORACLE=" ioasid.capacity "
@@ -31,7 +33,7 @@ judge_expectations() {  # TAP-FILE EXPECT-FILE
   local tap=$1 exp=$2 line status id tag verdict reason text got key w failed_got failed_want
   declare -A want=() why=() seen=()
   local order=()
-  n_tap=0 n_tap_failed=0
+  n_tap=0 n_tap_failed=0 n_tap_passed=0 n_tap_skipped=0 n_known=0 known_list=
   if [ ! -f "$exp" ]; then
     problem "no expectation file $exp"
   else
@@ -74,6 +76,8 @@ judge_expectations() {  # TAP-FILE EXPECT-FILE
           problem "$key: failed sub-conditions '$failed_got', the expectation documents only '$failed_want': $text"
         else
           skipped=$((skipped + 1))
+          n_known=$((n_known + 1))
+          known_list+="${known_list:+, }$id [$tag]: $failed_want"
         fi
       elif [ -z "$w" ]; then
         problem "$key: no expectation for this check (got $got: $text)"
@@ -83,10 +87,12 @@ judge_expectations() {  # TAP-FILE EXPECT-FILE
         problem "$key: skipped for '$text', expected reason '${why[$key]}'"
       elif [ "$got" = skip ]; then
         skipped=$((skipped + 1))
+        n_tap_skipped=$((n_tap_skipped + 1))
       elif [[ "$text" != *"${why[$key]}"* ]]; then
         problem "$key: passed, but the evidence lacks the expected '${why[$key]}': $text"
       else
         passed=$((passed + 1))
+        n_tap_passed=$((n_tap_passed + 1))
       fi
     done < "$tap"
   fi

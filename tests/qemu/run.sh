@@ -3,8 +3,10 @@
 #   build/results/NAME.log  console (raw)
 #   build/results/NAME.tap  TAP lines lifted from it
 #   build/results/NAME.xml  JUnit XML read back from the ESP (or lifted from the console)
-# --interactive: console to the terminal too (make run). Extra args after NAME become the
-# image's command line (bareiommu.cfg), e.g. run.sh vtd-legacy 'discover.*' -v
+# --interactive (make run): console to the terminal too, without the JUnit echo (the XML is in
+# the results file), then the verdict against tests/qemu/expect/NAME.expect as the last line;
+# the exit status is that verdict. Extra args after NAME become the image's command line
+# (bareiommu.cfg), e.g. run.sh vtd-legacy 'discover.*' -v
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$top/build}
@@ -56,7 +58,8 @@ echo "${cmd[*]}" > "$work/qemu-cmdline"
 log="$results/$name.log"
 set +e
 if [ $interactive = 1 ]; then
-  timeout --foreground "$timeout_s" "${cmd[@]}" </dev/null | tee "$log"
+  timeout --foreground "$timeout_s" "${cmd[@]}" </dev/null | tee "$log" |
+    sed -u '/# JUNIT-BEGIN/,/# JUNIT-END/d'
   rc=${PIPESTATUS[0]}
 else
   timeout "$timeout_s" "${cmd[@]}" </dev/null >"$log" 2>&1
@@ -81,4 +84,12 @@ echo "$xml_from" > "$work/xml-from"
 case "$rc" in
   124) echo "run.sh: $name: QEMU timed out after ${timeout_s}s" >&2 ;;
 esac
+if [ $interactive = 1 ]; then
+  echo "results: build/results/$name.{log,tap,xml} (console, TAP, JUnit XML from the ESP)"
+  set +e
+  verdict=$(bash "$top/tests/qemu/compare.sh" "$name")
+  vrc=$?
+  printf '%s\n' "$verdict" | sed '$d' # the last line is the matrix's count line
+  exit $vrc
+fi
 exit 0
