@@ -4,6 +4,9 @@
 #                                       oracle value, e.g. "capacity 0:" for ioasid.capacity,
 #                                       which must have one)
 #   <scenario-id> <tag> skip <reason>   skips with the reason text in its skip reason
+#   <scenario-id> <tag> fail <text>     the correct answer is a failure (a deliberately broken
+#                                       platform: malformed ACPI): fails with the text in its
+#                                       evidence; counted as passed
 #   <scenario-id> <tag> xfail <name...> a documented deviation: the check fails, its evidence
 #                                       ends with the sub-condition block "{ok: ...; failed:
 #                                       ...}" (boot/report.h) and the failed names are exactly
@@ -14,8 +17,8 @@
 # must be met.
 # Needs: a function problem() that prints and counts a failure, and the counters passed,
 # skipped. Sets n_tap and n_tap_failed (TAP checks seen / reported "not ok"), n_tap_passed and
-# n_tap_skipped (checks that passed / skipped as expected), n_known and known_list (the
-# documented deviations met: "state.restore [vtd]: IQA").
+# n_tap_skipped (checks that passed / skipped as expected), n_expected_fail (fail lines met),
+# n_known and known_list (the documented deviations met: "state.restore [vtd]: IQA").
 
 # Checks whose pass line must carry the expected value (the oracle) in the expectation file.
 JUDGE_NEEDS_ORACLE=" ioasid.capacity "
@@ -33,18 +36,22 @@ judge_expectations() {  # TAP-FILE EXPECT-FILE
   local tap=$1 exp=$2 line status id tag verdict reason text got key w failed_got failed_want
   declare -A want=() why=() seen=()
   local order=()
-  n_tap=0 n_tap_failed=0 n_tap_passed=0 n_tap_skipped=0 n_known=0 known_list=
+  n_tap=0 n_tap_failed=0 n_tap_passed=0 n_tap_skipped=0 n_expected_fail=0 n_known=0 known_list=
   if [ ! -f "$exp" ]; then
     problem "no expectation file $exp"
   else
     while read -r id tag verdict reason; do
       [[ -z "$id" || "$id" == \#* ]] && continue
       case "$verdict" in
-        pass|skip|xfail) ;;
+        pass|skip|xfail|fail) ;;
         *) problem "$exp: '$id $tag': unknown verdict '$verdict'"; continue ;;
       esac
       if [ "$verdict" = xfail ] && ! [[ $reason =~ ^[A-Za-z0-9._^-]+(\ [A-Za-z0-9._^-]+)*$ ]]; then
         problem "$exp: '$id $tag': xfail must name the deviating sub-condition(s), got '$reason'"
+        continue
+      fi
+      if [ "$verdict" = fail ] && [ -z "$reason" ]; then
+        problem "$exp: '$id $tag': fail needs the text the failure must show"
         continue
       fi
       if [ "$verdict" = pass ] && [ -z "$reason" ] && [[ $JUDGE_NEEDS_ORACLE == *" $id "* ]]; then
@@ -83,6 +90,11 @@ judge_expectations() {  # TAP-FILE EXPECT-FILE
         problem "$key: no expectation for this check (got $got: $text)"
       elif [ "$w" != "$got" ]; then
         problem "$key: expected $w${why[$key]:+ (${why[$key]})}, got $got: $text"
+      elif [ "$got" = fail ] && [[ "$text" != *"${why[$key]}"* ]]; then
+        problem "$key: failed as expected but for '$text', expected '${why[$key]}'"
+      elif [ "$got" = fail ]; then
+        passed=$((passed + 1))
+        n_expected_fail=$((n_expected_fail + 1))
       elif [ "$got" = skip ] && [[ "$text" != *"${why[$key]}"* ]]; then
         problem "$key: skipped for '$text', expected reason '${why[$key]}'"
       elif [ "$got" = skip ]; then

@@ -85,5 +85,18 @@ case_ "check never reported" "problem never reported it" "" "dma.map.read vtd pa
 case_ "check without expectation" "problem no expectation for this check" \
   'ok 1 - dma.map.read [vtd] x' ""
 
+case_ "expected failure on a broken platform" "ok 1 0" \
+  'not ok 1 - discover.acpi [vtd] DMAR at 0x1000 (120 bytes) is present but malformed: ACPI_ETRUNCATED' \
+  "discover.acpi vtd fail present but malformed: ACPI_ETRUNCATED"
+case_ "expected failure, other error" "problem failed as expected but for" \
+  'not ok 1 - discover.acpi [vtd] DMAR at 0x1000 (120 bytes) is present but malformed: ACPI_EBADLEN' \
+  "discover.acpi vtd fail present but malformed: ACPI_ETRUNCATED"
+case_ "expected failure that passes" "problem expected fail" \
+  'ok 1 - discover.acpi [none] DMAR DRHD 0: base 0xfed90000' "discover.acpi none fail malformed"
+case_ "broken platform read as no IOMMU" "problem expected fail" \
+  'ok 1 - discover.acpi [vtd] # SKIP ACPI describes no IOMMU' \
+  "discover.acpi vtd fail present but malformed: ACPI_ETRUNCATED"
+case_ "fail needs its text" "problem fail needs the text" "" "discover.acpi vtd fail"
+
 echo "judge: $tp passed, $tf failed, 0 skipped"
 [ $tf -eq 0 ]

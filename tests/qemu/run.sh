@@ -17,7 +17,7 @@ shift
 conf="$top/tests/qemu/configs/$name.conf"
 [ -f "$conf" ] || { echo "run.sh: no configuration $conf" >&2; exit 2; }
 # shellcheck source=/dev/null
-IMAGE_ARGS=
+IMAGE_ARGS= ACPI_TABLES=
 . "$conf"
 timeout_s=${QEMU_TIMEOUT:-300}
 work="$build/qemu/$name"
@@ -48,12 +48,18 @@ mcopy -i "$work/esp.img" "$image" "::/EFI/BOOT/$efi_name"
 printf '%s\n' "--exit=qemu" ${IMAGE_ARGS:-} "$@" > "$work/bareiommu.cfg"
 mcopy -i "$work/esp.img" "$work/bareiommu.cfg" ::/EFI/BOOT/bareiommu.cfg
 cp "$vars" "$work/vars.fd"
+# Broken platform firmware on purpose: tables from tests/qemu/acpi/malformed.sh, added by QEMU.
+acpi_args=()
+for t in ${ACPI_TABLES:-}; do
+  bash "$top/tests/qemu/acpi/malformed.sh" "$t" "$work/$t.bin"
+  acpi_args+=(-acpitable "file=$work/$t.bin")
+done
 
 # shellcheck disable=SC2206
 cmd=("${qemu[@]}" $QEMU_MACHINE
      -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
      -drive "if=pflash,format=raw,unit=1,file=$work/vars.fd"
-     $QEMU_DEVICES -net none -display none -monitor none -serial stdio -no-reboot)
+     $QEMU_DEVICES "${acpi_args[@]}" -net none -display none -monitor none -serial stdio -no-reboot)
 echo "${cmd[*]}" > "$work/qemu-cmdline"
 log="$results/$name.log"
 set +e

@@ -13,6 +13,7 @@
 
 #include "boot/report.h"
 #include "iommu/iommu.h"
+#include "tests/unit/fixture.h"
 #include "tests/scenarios/scenario.h"
 
 static struct platform *make_platform(const uint8_t *widths, unsigned n, uint8_t device_width)
@@ -126,6 +127,60 @@ static void unit_scenarios_skip_naming_the_failed_probe(void **state)
   free(p);
 }
 
+/* A present but malformed IOMMU table (the corruptions the QEMU matrix injects with
+ * -acpitable): discover.acpi fails naming the parser's error, the run does not claim "no
+ * IOMMU", and the scenarios that need a unit skip naming the table. */
+static void malformed_iommu_table_fails_discover_acpi(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *config, *sig, *tag, *err;
+    unsigned at, len_field; /* the first structure's offset, its length field's offset in it */
+    bool overrun;           /* length 8 bytes past the table's end; else zero */
+  } cases[] = {
+    { "vtd-legacy", "DMAR", "vtd", "ACPI_ETRUNCATED", 48, 2, true },
+    { "amd", "IVRS", "amd", "ACPI_ETRUNCATED", 48, 2, true },
+    { "smmuv3", "IORT", "smmuv3", "ACPI_EBADLEN", 0x30, 1, false },
+  };
+  for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char file[16];
+    snprintf(file, sizeof(file), "%s.bin", cases[i].sig);
+    struct fixture f = fixture_load(cases[i].config, file);
+    fixture_put16(f.data + cases[i].at + cases[i].len_field,
+                  cases[i].overrun ? (uint16_t)(f.len - cases[i].at + 8) : 0);
+    fixture_fix_checksum(f.data);
+    struct platform *p = calloc(1, sizeof(*p));
+    p->acpi.n_tables = 1;
+    p->acpi.tables[0] = (struct acpi_table_ref){ .data = f.data, .len = (uint32_t)f.len, .phys = 0x7f000000 };
+    memcpy(p->acpi.tables[0].sig, cases[i].sig, 5);
+    static const char *const globs[] = { "discover.acpi", "discover.caps", "dma.map.read",
+                                         "state.restore", "ioasid.capacity" };
+    FILE *saved = stdout;
+    stdout = open_memstream(&captured, &captured_len);
+    report_begin();
+    assert_int_not_equal(platform_discover(p), 0);
+    scenarios_run(p, globs, 5);
+    struct report_counts c = report_counts();
+    fclose(stdout);
+    stdout = saved;
+    char want[160];
+    snprintf(want, sizeof(want), "not ok 1 - discover.acpi [%s] %s at 0x7f000000 (%zu bytes) is "
+             "present but malformed: %s", cases[i].tag, cases[i].sig, f.len, cases[i].err);
+    if (strstr(captured, want) == NULL || c.failed != 1 || c.skipped != 4)
+      fprintf(stderr, "%s\n--- wanted: %s\n", captured, want);
+    assert_non_null(strstr(captured, want));
+    assert_int_equal(c.failed, 1);
+    assert_int_equal(c.skipped, 4);
+    assert_null(strstr(captured, "describes no IOMMU"));
+    snprintf(want, sizeof(want), "dma.map.read [%s] # SKIP ACPI %s at 0x7f000000 is malformed (%s",
+             cases[i].tag, cases[i].sig, cases[i].err);
+    assert_non_null(strstr(captured, want));
+    free(captured);
+    free(p);
+    fixture_free(&f);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -133,6 +188,7 @@ int main(void)
     cmocka_unit_test(ioasid_capacity_zero_when_one_unit_lacks_pasid),
     cmocka_unit_test(ioasid_capacity_skips_without_iommu),
     cmocka_unit_test(unit_scenarios_skip_naming_the_failed_probe),
+    cmocka_unit_test(malformed_iommu_table_fails_discover_acpi),
   };
   return cmocka_run_group_tests_name("scenarios_host", tests, NULL, NULL);
 }
