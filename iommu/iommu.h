@@ -65,6 +65,11 @@ const char *iommu_fault_kind_name(enum iommu_fault_kind k);
 /* A fault or event record, decoded from the hardware's own format. */
 struct iommu_fault {
   enum iommu_fault_kind kind;
+  /* A second kind the same record describes equally well, because the record format does not
+   * tell them apart (SMMUv3 C_BAD_STE: STE.V=0 or ILLEGAL; AMD-Vi IO_PAGE_FAULT PE=1: the DTE's
+   * IR/IW or a page's permission); IOMMU_FAULT_OTHER when the record is unambiguous. Decided
+   * from the record alone, never from the driver's own tables. */
+  enum iommu_fault_kind alt_kind;
   uint16_t source_id;       /* requester ID / StreamID (low 16 bits) */
   uint32_t stream_id;
   uint64_t addr;            /* faulting input address as recorded (page granular on VT-d) */

@@ -316,7 +316,7 @@ int smmu_evtq_drain(struct smmu_unit *s, struct iommu_fault *out, unsigned max, 
     if (*n < max) {
       struct smmu_event e;
       smmu_event_decode(rec, &e);
-      smmu_event_to_fault(&e, smmu_ste_state(s, e.sid), &out[(*n)++]);
+      smmu_event_to_fault(&e, &out[(*n)++]);
     }
     s->events_read++;
     rd = q_inc(rd, log2);

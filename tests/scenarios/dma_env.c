@@ -180,7 +180,8 @@ const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t
       continue;
     bool kind_ok = n_kinds == 0;
     for (unsigned k = 0; k < n_kinds; k++)
-      kind_ok = kind_ok || f->kind == kinds[k];
+      kind_ok = kind_ok || f->kind == kinds[k] ||
+                (f->alt_kind != IOMMU_FAULT_OTHER && f->alt_kind == kinds[k]);
     if (kind_ok)
       return f;
   }
