@@ -1,5 +1,6 @@
 # bareiommu build.  ARCH=x86_64 | aarch64 (UEFI images) | host (core + unit tests).
-# make run    build, install what is missing, boot QEMU q35 + OVMF + VT-d + edu, run the suite
+# make run    build, install what is missing, boot QEMU q35 + OVMF + VT-d + edu, run the suite;
+#             exits with the verdict against tests/qemu/expect/vtd-legacy.expect
 # make check  host unit tests (ASan/UBSan) + the QEMU conformance matrix
 # make bench  benchmarks;  make fuzz  bounded fuzzing runs;  make deps  install packages
 ARCH ?= x86_64

@@ -25,8 +25,9 @@ static void add_unit(struct platform *plat, enum iommu_kind kind, unsigned acpi_
   snprintf(u->source, sizeof(u->source), "%s", source);
 }
 
-/* Parses one table when present; a malformed table is named and left out. */
-#define PARSE_TABLE(sig, fn, out)                                                    \
+/* Parses one table when present; a malformed table is named and left out (and, for an
+ * IOMMU table, remembered: it is not the same as no table). */
+#define PARSE_TABLE(sig, fn, out, unit_kind)                                        \
   do {                                                                               \
     const struct acpi_table_ref *ref_ = acpi_dir_find(&plat->acpi, sig, 0);          \
     if (ref_) {                                                                      \
@@ -36,18 +37,34 @@ static void add_unit(struct platform *plat, enum iommu_kind kind, unsigned acpi_
              (unsigned long long)ref_->phys, ref_->len, acpi_strerror(err_));        \
         memset(out, 0, sizeof(*out));                                                \
         status = err_;                                                               \
+        if ((unit_kind) >= 0)                                                        \
+          note_bad_table(plat, ref_, (enum iommu_kind)(unit_kind), err_);            \
       }                                                                              \
     }                                                                                \
   } while (0)
+
+static void note_bad_table(struct platform *plat, const struct acpi_table_ref *ref,
+                           enum iommu_kind kind, int err)
+{
+  if (plat->n_bad_tables == PLATFORM_MAX_BAD_TABLES)
+    return;
+  struct platform_bad_table *b = &plat->bad_tables[plat->n_bad_tables++];
+  snprintf(b->sig, sizeof(b->sig), "%s", ref->sig);
+  b->kind = kind;
+  b->phys = ref->phys;
+  b->len = ref->len;
+  b->err = err;
+}
 
 int platform_discover(struct platform *plat)
 {
   int status = 0;
   char src[48];
-  PARSE_TABLE("MCFG", mcfg_parse, &plat->mcfg);
-  PARSE_TABLE("DMAR", dmar_parse, &plat->dmar);
-  PARSE_TABLE("IVRS", ivrs_parse, &plat->ivrs);
-  PARSE_TABLE("IORT", iort_parse, &plat->iort);
+  plat->n_bad_tables = 0;
+  PARSE_TABLE("MCFG", mcfg_parse, &plat->mcfg, -1);
+  PARSE_TABLE("DMAR", dmar_parse, &plat->dmar, IOMMU_KIND_VTD);
+  PARSE_TABLE("IVRS", ivrs_parse, &plat->ivrs, IOMMU_KIND_AMD);
+  PARSE_TABLE("IORT", iort_parse, &plat->iort, IOMMU_KIND_SMMUV3);
 
   if (plat->iort.num_ids_off_by_one)
     diag("discover: IORT erratum: %u ID mapping pair(s) share a boundary ID (NumIDs written as "

@@ -35,6 +35,16 @@ struct iommu_unit {
   bool disabled_by_restore; /* state.restore already handed the unit back */
 };
 
+/* An IOMMU table (DMAR, IVRS, IORT) present in ACPI but rejected as malformed. */
+struct platform_bad_table {
+  char sig[5];
+  enum iommu_kind kind;     /* the kind of unit such a table describes */
+  uint64_t phys;
+  uint32_t len;
+  int err;                  /* negative ACPI_E* from its parser */
+};
+#define PLATFORM_MAX_BAD_TABLES 3
+
 struct platform {
   struct acpi_dir acpi;
   struct mcfg_info mcfg;
@@ -48,10 +58,13 @@ struct platform {
   int initiator;            /* index into pci.devs of the first DMA initiator, -1 if none */
   unsigned n_initiators;    /* every DMA-capable test device found (edu functions) */
   int initiators[PLATFORM_MAX_INITIATORS];
+  struct platform_bad_table bad_tables[PLATFORM_MAX_BAD_TABLES];
+  unsigned n_bad_tables;
 };
 
 /* Parses the ACPI tables the directory names, enumerates PCI and lists IOMMU units.
- * Errors in one table are reported as diagnostics and leave that table absent. */
+ * Errors in one table are reported as diagnostics and leave that table absent; a rejected
+ * IOMMU table is also listed in bad_tables (discover.acpi fails naming it). */
 int platform_discover(struct platform *plat);
 const struct pci_dev *platform_initiator(const struct platform *plat);
 /* The unit that translates requests from (segment, rid), or NULL; *how describes the

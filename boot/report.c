@@ -251,3 +251,30 @@ unsigned report_end(void)
   printf("# JUNIT-END\n");
   return c.failed;
 }
+
+static void append_name(char *list, size_t len, const char *name)
+{
+  size_t n = strlen(list);
+  if (n < len)
+    snprintf(list + n, len - n, "%s%s", n ? " " : "", name);
+}
+
+bool subcond(struct subconds *s, const char *name, bool ok)
+{
+  if (ok)
+    append_name(s->ok, sizeof(s->ok), name);
+  else
+    append_name(s->failed, sizeof(s->failed), name);
+  return ok;
+}
+
+bool subconds_all_ok(const struct subconds *s) { return s->failed[0] == '\0'; }
+
+void subconds_append(const struct subconds *s, char *buf, size_t len)
+{
+  size_t n = strlen(buf);
+  if (n >= len)
+    return;
+  snprintf(buf + n, len - n, " {%s%s%s%s%s}", s->ok[0] ? "ok: " : "", s->ok,
+           s->ok[0] && s->failed[0] ? "; " : "", s->failed[0] ? "failed: " : "", s->failed);
+}

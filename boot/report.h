@@ -29,4 +29,18 @@ const char *report_junit_xml(size_t *len);
 
 extern bool report_verbose;
 
+/* The sub-conditions one check evaluates, each under a stable short name, printed at the end
+ * of its evidence as " {ok: a b; failed: c}" (either part left out when empty). The
+ * expectation judge (tests/judge_expect.sh) accepts a documented deviation (xfail) only when
+ * the failed part names exactly the sub-conditions the expectation names. */
+struct subconds {
+  char ok[200];
+  char failed[200];
+};
+/* Records name as passed or failed; returns ok. */
+bool subcond(struct subconds *s, const char *name, bool ok);
+bool subconds_all_ok(const struct subconds *s);
+/* Appends the " {ok: ...; failed: ...}" block to the NUL-terminated text in buf. */
+void subconds_append(const struct subconds *s, char *buf, size_t len);
+
 #endif

@@ -206,7 +206,7 @@ static int vtd_disable(struct iommu_unit *u, char *why, size_t len)
     { "FECTL", mmio_read32(v->base + VTD_REG_FECTL) & ~(1u << 30), v->entry.fectl & ~(1u << 30) },
     { "FSTS", mmio_read32(v->base + VTD_REG_FSTS) & (VTD_FSTS_W1C | VTD_FSTS_PPF), 0 },
   };
-  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
+  bool same = iommu_regs_restored(err, regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
     snprintf(why, len, "GSTS, RTADDR, IQA, IQT, FECTL back to their entry values, fault status clear, "
              "tables freed%s", (mmio_read32(v->base + VTD_REG_GSTS) & ~v->entry.gsts) == VTD_GSTS_RTPS

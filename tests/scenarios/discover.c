@@ -18,6 +18,12 @@ static void print_line(void *ctx, const char *line)
 static void discover_acpi(struct scenario_ctx *ctx)
 {
   struct iommu_unit *u = ctx->unit;
+  const struct platform_bad_table *bt = ctx->bad_table;
+  if (bt) {
+    report("discover.acpi", ctx->tag, false, "%s at 0x%llx (%u bytes) is present but malformed: %s",
+           bt->sig, (unsigned long long)bt->phys, bt->len, acpi_strerror(bt->err));
+    return;
+  }
   if (u == NULL) {
     skip("discover.acpi", ctx->tag, NO_IOMMU_REASON);
     return;
@@ -141,7 +147,7 @@ static void discover_pci(struct scenario_ctx *ctx)
 }
 
 const struct scenario discover_scenarios[] = {
-  { "discover.acpi", SCENARIO_PER_IOMMU, discover_acpi },
+  { "discover.acpi", SCENARIO_PER_IOMMU_ACPI, discover_acpi },
   { "discover.scope", SCENARIO_PER_IOMMU, discover_scope },
   { "discover.caps", SCENARIO_PER_IOMMU, discover_caps },
   { "discover.pci", SCENARIO_ONCE, discover_pci },

@@ -30,6 +30,18 @@ static bool skip_for_gap(struct dma_env *env, const enum iommu_feature *needs, u
   return false;
 }
 
+bool dma_env_skip_unprobed(const char *id, const struct scenario_ctx *ctx)
+{
+  const struct iommu_unit *u = ctx->unit;
+  if (u->probed && u->probe_err == 0)
+    return false;
+  /* Nothing read from such a unit means anything: name the failure, not a field. */
+  skip(id, ctx->tag, "unit probe failed: %s (%s at 0x%llx, see discover.caps)",
+       u->probed ? iommu_strerror(u->probe_err) : "not probed", u->source,
+       (unsigned long long)u->base);
+  return true;
+}
+
 bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
                   const enum iommu_feature *needs, unsigned n_needs)
 {
@@ -42,6 +54,8 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
     skip(id, ctx->tag, "ACPI describes no IOMMU");
     return false;
   }
+  if (dma_env_skip_unprobed(id, ctx))
+    return false;
   const struct pci_dev *d = platform_initiator(plat);
   if (d == NULL) {
     skip(id, ctx->tag, "no DMA initiator found (no edu 1234:11e8 or model engine 1b36:0bad in PCI)");
@@ -166,7 +180,8 @@ const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t
       continue;
     bool kind_ok = n_kinds == 0;
     for (unsigned k = 0; k < n_kinds; k++)
-      kind_ok = kind_ok || f->kind == kinds[k];
+      kind_ok = kind_ok || f->kind == kinds[k] ||
+                (f->alt_kind != IOMMU_FAULT_OTHER && f->alt_kind == kinds[k]);
     if (kind_ok)
       return f;
   }

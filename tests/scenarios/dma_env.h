@@ -36,6 +36,9 @@ struct dma_env {
 /* Options the firmware was given for the initiator (--initiator-addr-bits=N). */
 extern unsigned dma_env_initiator_addr_bits;
 
+/* A unit whose probe failed (or never ran): reports the skip for id naming the probe's
+ * error and returns true. */
+bool dma_env_skip_unprobed(const char *id, const struct scenario_ctx *ctx);
 /* Checks the unit translates the initiator, activates it, opens the initiator and clears
  * stale faults. On false it has already reported the skip or failure for env->id. */
 bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
