@@ -80,6 +80,9 @@ struct iommu_fault {
                              * configuration errors: C_BAD_STE, C_BAD_CD, C_BAD_STREAMID) */
   bool pasid_present;
   uint32_t pasid;
+  /* The record itself breaks its specification (e.g. a legacy-mode reason code from a unit
+   * in scalable mode): what is wrong, or "" when nothing is. Scenarios fail on it. */
+  char format_deviation[64];
 };
 
 /* Deliberate breakage for the fault scenarios; each must end in a recorded fault. */

@@ -452,9 +452,11 @@ static int vtd_drain_faults(struct iommu_unit *u, struct iommu_fault *out, unsig
       memset(f, 0, sizeof(*f));
       f->reason = (uint32_t)VTD_FRCD_HI_FR(hi);
       f->kind = vtd_fault_reason_kind(f->reason);
+      snprintf(f->reason_name, sizeof(f->reason_name), "%s", vtd_fault_reason_name(f->reason));
       /* Scalable mode reports the SM codes of Table 30 (30h and up). */
-      snprintf(f->reason_name, sizeof(f->reason_name), "%s%s", vtd_fault_reason_name(f->reason),
-               v->scalable && f->reason < 0x30 ? "; legacy code in scalable mode" : "");
+      if (v->scalable && f->reason < 0x30)
+        snprintf(f->format_deviation, sizeof(f->format_deviation),
+                 "legacy reason code 0x%x in scalable mode", f->reason);
       f->source_id = (uint16_t)VTD_FRCD_HI_SID(hi);
       f->stream_id = f->source_id;
       f->addr = lo & ~0xfffull;

@@ -11,6 +11,7 @@
 #define PAGE 4096u
 #define XFER 4000u               /* bytes per transfer (edu: at most 4095) */
 #define STAGE_IOVA 0x10000ull    /* a read-only page holding the pattern to load */
+#define CONTROL_IOVA 0x100000ull /* the positive control's page */
 #define DATA_IOVA 0x200000ull
 #define SENTINEL 0xee
 
@@ -233,18 +234,32 @@ out:
   dma_env_close(&e);
 }
 
-/* The record a blocked access must leave, or why none can be read back. */
-static bool check_blocked(struct dma_env *e, uint64_t iova, bool write,
-                          const enum iommu_fault_kind *kinds, unsigned n_kinds, char *text, size_t n)
+/* Sub-condition names are "<what>-<condition>", e.g. "write-record". */
+static bool named(struct subconds *sc, const char *what, const char *cond, bool ok)
+{
+  char name[48];
+  snprintf(name, sizeof(name), "%s-%s", what, cond);
+  return subcond(sc, name, ok);
+}
+
+/* The record a blocked access must leave: <what>-record (from the initiator, at that page,
+ * direction and kind), <what>-untagged (the request carried no PASID, the record must not
+ * claim one: PP=0) and <what>-record-format (nothing in the record breaks its spec). Where
+ * the unit's records cannot be read back, <what>-record fails naming why: the check names
+ * a record, so memory alone does not earn it. */
+static void check_record(struct dma_env *e, struct subconds *sc, const char *what, uint64_t iova,
+                         bool write, const enum iommu_fault_kind *kinds, unsigned n_kinds,
+                         char *text, size_t n)
 {
   dma_env_drain(e);
   const char *gap = iommu_feature_gap(e->unit, IOMMU_FEAT_FAULT_RECORDS);
   if (gap) {
-    snprintf(text, n, "no fault record to check (%s): judged by memory only", gap);
-    return true;
+    named(sc, what, "record", false);
+    snprintf(text, n, "no fault record can be read back (%s)", gap);
+    return;
   }
   const struct iommu_fault *f = dma_env_find_fault(e, iova, write, kinds, n_kinds);
-  if (f == NULL) {
+  if (!named(sc, what, "record", f != NULL)) {
     if (e->n_faults) {
       char t[160];
       dma_fault_text(&e->faults[0], t, sizeof(t));
@@ -252,21 +267,43 @@ static bool check_blocked(struct dma_env *e, uint64_t iova, bool write,
     } else {
       snprintf(text, n, "no fault recorded");
     }
-    return false;
+    return;
   }
   char t[200];
   dma_fault_text(f, t, sizeof(t));
-  /* The request carried no PASID: the record must not claim one. QEMU 7.2 reports the
-   * RID_PASID entry it translated through (PP=1, PV=0); VT-d 5.10 11.4.7.6 ties PP to a
-   * PASID prefix, so that value is accepted only labelled as such. */
-  if (f->pasid_present && f->pasid != 0) {
-    snprintf(text, n, "fault %s: PASID present on a request without PASID", t);
+  /* VT-d 11.4.7.6: PP says the request had a PASID prefix; SMMUv3 SSV and AMD GN likewise. */
+  bool untagged = named(sc, what, "untagged", !f->pasid_present);
+  bool format_ok = named(sc, what, "record-format", f->format_deviation[0] == 0);
+  snprintf(text, n, "fault %s [%s]%s%s%s%s", t, iommu_fault_kind_name(f->kind),
+           untagged ? "" : " (PASID present on a request without PASID)",
+           format_ok ? "" : " (", f->format_deviation, format_ok ? "" : ")");
+}
+
+/* Positive control: the same transfer to a mapped page lands first, so "memory unchanged"
+ * later cannot come from a transfer that never ran. The pattern is already in the
+ * initiator's buffer (load_pattern), so this also proves the read path. */
+static bool control_write(struct dma_env *e, struct subconds *sc, const uint8_t *expect,
+                          char *text, size_t n)
+{
+  struct dma_buf *c = dma_env_buf(e, 1);
+  if (c == NULL)
     return false;
-  }
-  snprintf(text, n, "fault %s [%s]%s", t, iommu_fault_kind_name(f->kind),
-           f->pasid_present ? " (PP=1 PV=0 on an untagged request: RID_PASID reported, "
-                              "silicon should show PP=0)" : "");
+  memset(c->p, SENTINEL, PAGE);
+  if (!dma_env_ok(e, iommu_map(e->dom, CONTROL_IOVA, c->phys, PAGE, IOMMU_PROT_WRITE), "map control page") ||
+      !dma_env_ok(e, e->ini.dma_write(&e->ini, IOMMU_NO_PASID, CONTROL_IOVA, XFER), "control DMA write") ||
+      !dma_env_ok(e, iommu_unmap_sync(e->dom, CONTROL_IOVA, PAGE), "unmap control page"))
+    return false;
+  bool landed = subcond(sc, "control-landed", memcmp(c->p, expect, XFER) == 0);
+  snprintf(text, n, "control write to mapped IOVA 0x%llx %s", (unsigned long long)CONTROL_IOVA,
+           landed ? "landed" : "MISSING");
   return true;
+}
+
+/* An IOVA the initiator can emit, a page away from `near` (up if it fits, else down). */
+static uint64_t reachable_neighbour(const struct dma_env *e, uint64_t near, uint64_t distance)
+{
+  uint64_t limit = e->ini.addr_bits >= 64 ? UINT64_MAX : (1ull << e->ini.addr_bits) - 1;
+  return near + distance + PAGE - 1 <= limit ? near + distance : near - distance;
 }
 
 static void dma_fault_unmapped(struct scenario_ctx *ctx)
@@ -278,62 +315,91 @@ static void dma_fault_unmapped(struct scenario_ctx *ctx)
   struct dma_buf *t = dma_env_buf(&e, 1);
   if (!t || !load_pattern(&e, 0xf, expect))
     goto out;
+  struct subconds sc = { "", "" };
+  char ctext[120];
+  if (!control_write(&e, &sc, expect, ctext, sizeof(ctext)) || !no_faults(&e))
+    goto out;
   memset(t->p, SENTINEL, PAGE);
-  /* IOVA == the sentinel's physical address: without translation the write would hit it. */
+  /* IOVA == the sentinel's physical address (below the initiator's reach, as every buffer
+   * is): without translation the write would hit it. */
   uint64_t iova = t->phys;
   static const enum iommu_fault_kind wkinds[] = { IOMMU_FAULT_TRANSLATION, IOMMU_FAULT_PERM_WRITE };
   static const enum iommu_fault_kind rkinds[] = { IOMMU_FAULT_TRANSLATION, IOMMU_FAULT_PERM_READ };
   if (!dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
     goto out;
   char wtext[200], rtext[200];
-  bool unchanged = all_bytes(t->p, PAGE, SENTINEL);
-  bool wrec = check_blocked(&e, iova, true, wkinds, 2, wtext, sizeof(wtext));
+  bool unchanged = subcond(&sc, "write-blocked", all_bytes(t->p, PAGE, SENTINEL));
+  check_record(&e, &sc, "write", iova, true, wkinds, 2, wtext, sizeof(wtext));
   e.n_faults = 0;
-  uint64_t riova = iova + 0x100000;
+  uint64_t riova = reachable_neighbour(&e, iova, 0x100000);
   if (!dma_env_ok(&e, e.ini.dma_read(&e.ini, IOMMU_NO_PASID, riova, XFER), "DMA read"))
     goto out;
-  bool rrec = check_blocked(&e, riova, false, rkinds, 2, rtext, sizeof(rtext));
-  report("dma.fault.unmapped", ctx->tag, unchanged && wrec && rrec,
-         "write to unmapped IOVA 0x%llx: memory %s, %s; read of 0x%llx: %s",
-         (unsigned long long)iova, unchanged ? "unchanged" : "CHANGED", wtext,
-         (unsigned long long)riova, rtext);
+  check_record(&e, &sc, "read", riova, false, rkinds, 2, rtext, sizeof(rtext));
+  char text[600];
+  snprintf(text, sizeof(text), "%s; write to unmapped IOVA 0x%llx: memory %s, %s; read of 0x%llx: %s",
+           ctext, (unsigned long long)iova, unchanged ? "unchanged" : "CHANGED", wtext,
+           (unsigned long long)riova, rtext);
+  subconds_append(&sc, text, sizeof(text));
+  report("dma.fault.unmapped", ctx->tag, subconds_all_ok(&sc), "%s", text);
 out:
   dma_env_close(&e);
 }
 
 static void dma_fault_readonly(struct scenario_ctx *ctx)
 {
-  /* Real hardware must block the write and record a write-permission fault whether or not
-   * the read-only translation is already cached. QEMU 7.2 can miss the record when a read
-   * cached the entry first, so the write here is the first access to the page; a read
-   * afterwards proves the mapping itself works. */
+  /* A write to a read-only mapping must be blocked with a write-permission fault both when
+   * it is the first access to the page and when a read has already cached the read-only
+   * translation. */
   struct dma_env e;
   uint8_t expect[XFER];
   if (!dma_env_open(&e, ctx, "dma.fault.readonly", NULL, 0) || !dma_env_paging(&e))
     goto out;
-  struct dma_buf *t = dma_env_buf(&e, 1), *back = dma_env_buf(&e, 1);
-  if (!t || !back || !load_pattern(&e, 0x10, expect))
+  struct dma_buf *t = dma_env_buf(&e, 1), *c = dma_env_buf(&e, 1), *back = dma_env_buf(&e, 1);
+  if (!t || !c || !back || !load_pattern(&e, 0x10, expect))
+    goto out;
+  struct subconds sc = { "", "" };
+  char ctext[120];
+  if (!control_write(&e, &sc, expect, ctext, sizeof(ctext)) || !no_faults(&e))
     goto out;
   memset(t->p, SENTINEL, PAGE);
-  uint64_t iova = DATA_IOVA, back_iova = DATA_IOVA + 0x10000;
+  memset(c->p, SENTINEL, PAGE);
+  uint64_t iova = DATA_IOVA, cached_iova = DATA_IOVA + 0x20000, back_iova = DATA_IOVA + 0x10000;
   static const enum iommu_fault_kind kinds[] = { IOMMU_FAULT_PERM_WRITE };
+  /* 1. The write is the first access to the page. */
   if (!dma_env_ok(&e, iommu_map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_READ), "map read-only") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
     goto out;
-  bool unchanged = all_bytes(t->p, PAGE, SENTINEL);
+  bool unchanged = subcond(&sc, "write-blocked", all_bytes(t->p, PAGE, SENTINEL));
   char text[200];
-  bool rec = check_blocked(&e, iova, true, kinds, 1, text, sizeof(text));
+  check_record(&e, &sc, "write", iova, true, kinds, 1, text, sizeof(text));
   e.n_faults = 0;
+  /* The mapping itself reads: the sentinel comes back through a writable page. */
   memset(back->p, 0, PAGE);
   if (!dma_env_ok(&e, iommu_map(e.dom, back_iova, back->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
       !dma_env_ok(&e, e.ini.dma_read(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA read") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, back_iova, XFER), "DMA write-back"))
     goto out;
-  bool read_ok = all_bytes(back->p, XFER, SENTINEL);
-  report("dma.fault.readonly", ctx->tag, unchanged && rec && read_ok,
-         "write to read-only IOVA 0x%llx: memory %s, %s; reading it back %s",
-         (unsigned long long)iova, unchanged ? "unchanged" : "CHANGED", text,
-         read_ok ? "works" : "FAILED");
+  bool read_ok = subcond(&sc, "read-back", all_bytes(back->p, XFER, SENTINEL));
+  if (!no_faults(&e))
+    goto out;
+  /* 2. A read caches the read-only translation first; the write then hits it. The device
+   * buffer holds the sentinel now, so reload the pattern before writing. */
+  if (!dma_env_ok(&e, iommu_map(e.dom, cached_iova, c->phys, PAGE, IOMMU_PROT_READ), "map read-only") ||
+      !dma_env_ok(&e, e.ini.dma_read(&e.ini, IOMMU_NO_PASID, cached_iova, 64), "DMA read (caches)") ||
+      !load_pattern(&e, 0x10, expect) ||
+      !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, cached_iova, XFER), "DMA write (cached)"))
+    goto out;
+  bool cached_unchanged = subcond(&sc, "cached-write-blocked", all_bytes(c->p, PAGE, SENTINEL));
+  char ctext2[200];
+  check_record(&e, &sc, "cached-write", cached_iova, true, kinds, 1, ctext2, sizeof(ctext2));
+  char all[700];
+  snprintf(all, sizeof(all),
+           "%s; write to read-only IOVA 0x%llx: memory %s, %s; reading it back %s; write after "
+           "a read cached IOVA 0x%llx: memory %s, %s", ctext, (unsigned long long)iova,
+           unchanged ? "unchanged" : "CHANGED", text, read_ok ? "works" : "FAILED",
+           (unsigned long long)cached_iova, cached_unchanged ? "unchanged" : "CHANGED", ctext2);
+  subconds_append(&sc, all, sizeof(all));
+  report("dma.fault.readonly", ctx->tag, subconds_all_ok(&sc), "%s", all);
 out:
   dma_env_close(&e);
 }
@@ -353,19 +419,23 @@ static void dma_unmap_stale(struct scenario_ctx *ctx)
   if (!dma_env_ok(&e, iommu_map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_READ | IOMMU_PROT_WRITE), "map") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "first DMA write"))
     goto out;
-  bool first = memcmp(t->p, expect, XFER) == 0; /* the translation is now cached */
-  if (!dma_env_ok(&e, iommu_unmap_sync(e.dom, iova, PAGE), "unmap + targeted invalidation"))
+  struct subconds sc = { "", "" };
+  /* the positive control, and the translation is now cached */
+  bool first = subcond(&sc, "first-landed", memcmp(t->p, expect, XFER) == 0);
+  if (!no_faults(&e) ||
+      !dma_env_ok(&e, iommu_unmap_sync(e.dom, iova, PAGE), "unmap + targeted invalidation"))
     goto out;
   memset(t->p, SENTINEL, PAGE);
   if (!dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "second DMA write"))
     goto out;
-  bool blocked = all_bytes(t->p, PAGE, SENTINEL);
-  char text[200];
-  bool rec = check_blocked(&e, iova, true, kinds, 2, text, sizeof(text));
-  report("dma.unmap.stale", ctx->tag, first && blocked && rec,
-         "first write %s; after unmap + invalidation of IOVA 0x%llx the write was %s, %s",
-         first ? "landed" : "MISSING", (unsigned long long)iova,
-         blocked ? "blocked" : "NOT blocked (stale IOTLB)", text);
+  bool blocked = subcond(&sc, "write-blocked", all_bytes(t->p, PAGE, SENTINEL));
+  char text[200], all[500];
+  check_record(&e, &sc, "write", iova, true, kinds, 2, text, sizeof(text));
+  snprintf(all, sizeof(all), "first write %s; after unmap + invalidation of IOVA 0x%llx the write was %s, %s",
+           first ? "landed" : "MISSING", (unsigned long long)iova,
+           blocked ? "blocked" : "NOT blocked (stale IOTLB)", text);
+  subconds_append(&sc, all, sizeof(all));
+  report("dma.unmap.stale", ctx->tag, subconds_all_ok(&sc), "%s", all);
 out:
   dma_env_close(&e);
 }
@@ -422,17 +492,17 @@ static void dma_detach(struct scenario_ctx *ctx)
   if (!dma_env_ok(&e, iommu_map(e.dom, iova, t->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
     goto out;
-  bool before = memcmp(t->p, expect, XFER) == 0;
-  if (!dma_env_ok(&e, iommu_detach(e.dev), "detach"))
+  struct subconds sc = { "", "" };
+  bool before = subcond(&sc, "attached-landed", memcmp(t->p, expect, XFER) == 0);
+  if (!no_faults(&e) || !dma_env_ok(&e, iommu_detach(e.dev), "detach"))
     goto out;
   memset(t->p, SENTINEL, PAGE);
   if (!dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write after detach"))
     goto out;
-  bool blocked = all_bytes(t->p, PAGE, SENTINEL);
+  bool blocked = subcond(&sc, "detached-blocked", all_bytes(t->p, PAGE, SENTINEL));
   static const enum iommu_fault_kind ctx_kinds[] = { IOMMU_FAULT_NO_CONTEXT };
   char text[200];
-  bool rec = check_blocked(&e, iova, true, ctx_kinds, 1, text, sizeof(text));
-  bool ok = before && blocked && rec;
+  check_record(&e, &sc, "detached", iova, true, ctx_kinds, 1, text, sizeof(text));
 
   /* The same device behind a malformed entry and behind a broken root pointer must fault
    * with a name, not hang. Attach again so both break a working setup. */
@@ -443,7 +513,8 @@ static void dma_detach(struct scenario_ctx *ctx)
     { IOMMU_FAULT_TABLE_ACCESS, IOMMU_FAULT_BAD_ENTRY },
   };
   static const char *const inj_name[2] = { "malformed entry", "broken root pointer" };
-  for (unsigned i = 0; i < 2 && ok && iommu_can_inject(e.unit); i++) {
+  static const char *const inj_tag[2] = { "bad-entry", "bad-root" };
+  for (unsigned i = 0; i < 2 && before && blocked && iommu_can_inject(e.unit); i++) {
     if (e.dev->domain != e.dom && !dma_env_ok(&e, iommu_attach(e.dom, e.dev), "re-attach"))
       goto out;
     e.n_faults = 0;
@@ -451,22 +522,23 @@ static void dma_detach(struct scenario_ctx *ctx)
       goto out;
     memset(t->p, SENTINEL, PAGE);
     int err = e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER);
-    bool b = all_bytes(t->p, PAGE, SENTINEL);
-    bool r = check_blocked(&e, iova, true, inj_kinds[i], 2, inj[i], sizeof(inj[i]));
+    bool b = named(&sc, inj_tag[i], "blocked", all_bytes(t->p, PAGE, SENTINEL));
+    check_record(&e, &sc, inj_tag[i], iova, true, inj_kinds[i], 2, inj[i], sizeof(inj[i]));
     int rerr = iommu_inject_revert(e.dev, what[i]);
     if (err || rerr) {
       dma_env_ok(&e, err ? err : rerr, err ? "DMA under injected fault" : "reverting injection");
       goto out;
     }
-    ok = ok && b && r;
     if (!b)
       snprintf(inj[i], sizeof(inj[i]), "NOT blocked");
   }
-  report("dma.detach", ctx->tag, ok,
-         "write before detach %s; after detach %s, %s%s%s%s%s",
-         before ? "landed" : "MISSING", blocked ? "blocked" : "NOT blocked", text,
-         inj[0][0] ? "; malformed entry: " : "", inj[0], inj[1][0] ? "; broken root pointer: " : "",
-         inj[1]);
+  char all[800];
+  snprintf(all, sizeof(all), "write before detach %s; after detach %s, %s%s%s%s%s",
+           before ? "landed" : "MISSING", blocked ? "blocked" : "NOT blocked", text,
+           inj[0][0] ? "; malformed entry: " : "", inj[0], inj[1][0] ? "; broken root pointer: " : "",
+           inj[1]);
+  subconds_append(&sc, all, sizeof(all));
+  report("dma.detach", ctx->tag, subconds_all_ok(&sc), "%s", all);
 out:
   dma_env_close(&e);
 }
