@@ -17,11 +17,11 @@ CORE_SRCS := arch/poll.c \
   iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c iommu/amd/amd_pgtable.c \
   iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/smmuv3/smmu.c iommu/smmuv3/smmu_tables.c \
   iommu/smmuv3/smmu_queue.c iommu/smmuv3/smmu_pgtable.c iommu/initiator/initiator.c iommu/initiator/edu.c \
-  iommu/initiator/model_engine.c \
+  iommu/initiator/model_engine.c iommu/initiator/nvme.c iommu/initiator/nvme_cmd.c \
   ioasid/ioasid.c \
   tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \
   tests/scenarios/dma_env.c tests/scenarios/dma.c tests/scenarios/machinery.c
-FW_SRCS := boot/efi_main.c boot/console_uefi.c boot/mem_uefi.c boot/esp_uefi.c \
+FW_SRCS := boot/efi_main.c boot/console_uefi.c boot/mem_uefi.c boot/esp_uefi.c boot/initiator_uefi.c \
   boot/newlib_syscalls.c
 
 WARN := -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes

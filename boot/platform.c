@@ -40,6 +40,28 @@ static void add_unit(struct platform *plat, enum iommu_kind kind, unsigned acpi_
     }                                                                                \
   } while (0)
 
+static bool picked(const struct initiator_choice *c, const struct pci_dev *d, bool nvme)
+{
+  if (c->at_bdf && (d->segment != c->segment || d->bus != c->bus || d->dev != c->dev || d->fn != c->fn))
+    return false;
+  return nvme ? initiator_is_nvme(d->class_rev)
+              : initiator_is_known(d->vendor, d->device);
+}
+
+/* The initiators of one kind: edu / model engine where the choice allows and one exists
+ * (automatic), otherwise NVMe controllers. */
+static void pick_initiators(struct platform *plat)
+{
+  const struct initiator_choice *c = &plat->initiator_choice;
+  for (int nvme = 0; nvme < 2 && plat->n_initiators == 0; nvme++) {
+    if ((nvme && c->pick == INITIATOR_PICK_EDU) || (!nvme && c->pick == INITIATOR_PICK_NVME))
+      continue;
+    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < PLATFORM_MAX_INITIATORS; i++)
+      if (picked(c, &plat->pci.devs[i], nvme))
+        plat->initiators[plat->n_initiators++] = (int)i;
+  }
+}
+
 int platform_discover(struct platform *plat)
 {
   int status = 0;
@@ -85,9 +107,7 @@ int platform_discover(struct platform *plat)
       diag("discover: PCI enumeration stopped: %s", pci_strerror(err));
       status = err;
     }
-    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < PLATFORM_MAX_INITIATORS; i++)
-      if (initiator_is_known(plat->pci.devs[i].vendor, plat->pci.devs[i].device))
-        plat->initiators[plat->n_initiators++] = (int)i;
+    pick_initiators(plat);
     plat->initiator = plat->n_initiators ? plat->initiators[0] : -1;
   }
   return status;

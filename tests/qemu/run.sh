@@ -46,6 +46,14 @@ mcopy -i "$work/esp.img" "$image" "::/EFI/BOOT/$efi_name"
 printf '%s\n' "--exit=qemu" ${IMAGE_ARGS:-} "$@" > "$work/bareiommu.cfg"
 mcopy -i "$work/esp.img" "$work/bareiommu.cfg" ::/EFI/BOOT/bareiommu.cfg
 cp "$vars" "$work/vars.fd"
+# NVMe scratch namespace (NVME_SCRATCH_MB in the conf): varied, known bytes the controller
+# reads and compares; nothing writes it. The conf's QEMU_DEVICES attaches it with
+# -device nvme,drive=nvme-scratch,serial=...
+if [ -n "${NVME_SCRATCH_MB:-}" ]; then
+  seq 1 $((NVME_SCRATCH_MB << 18)) > "$work/nvme-scratch.img"
+  truncate -s "${NVME_SCRATCH_MB}M" "$work/nvme-scratch.img"
+  qemu+=(-drive "if=none,id=nvme-scratch,format=raw,file=$work/nvme-scratch.img")
+fi
 
 # shellcheck disable=SC2206
 cmd=("${qemu[@]}" $QEMU_MACHINE
