@@ -373,13 +373,14 @@ static void dma_fault_readonly(struct scenario_ctx *ctx)
   e.n_faults = 0;
   memset(back->p, 0, PAGE);
   if (!dma_env_ok(&e, ops->map(e.dom, back_iova, back->phys, PAGE, IOMMU_PROT_WRITE), "map") ||
-      !dma_env_ok(&e, e.ini.dma_read(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA read") ||
-      !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, back_iova, XFER), "DMA write-back"))
+      !dma_env_ok(&e, e.ini.dma_read(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA read"))
     goto out;
   /* A fixed-buffer device cannot carry the sentinel back: its comparison must find the
    * sentinel page different from its buffer, which shows the page was read. */
-  bool read_ok = e.ini.fixed_buffer ? e.ini.last_outcome == INITIATOR_OUTCOME_MISMATCH
-                                    : all_bytes(back->p, XFER, SENTINEL);
+  bool compared_different = e.ini.last_outcome == INITIATOR_OUTCOME_MISMATCH;
+  if (!dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, back_iova, XFER), "DMA write-back"))
+    goto out;
+  bool read_ok = e.ini.fixed_buffer ? compared_different : all_bytes(back->p, XFER, SENTINEL);
   report("dma.fault.readonly", ctx->tag, unchanged && rec && read_ok,
          "write to read-only IOVA 0x%llx: memory %s, %s; reading it back %s",
          (unsigned long long)iova, unchanged ? "unchanged" : "CHANGED", text,
