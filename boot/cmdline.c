@@ -65,9 +65,9 @@ static int parse_initiator(struct options *o, const char *v)
     return 0;
   }
   unsigned seg, bus, dev, fn;
-  char tail;
-  if (strncmp(v, "nvme:", 5) || sscanf(v + 5, "%x:%x:%x.%x%c", &seg, &bus, &dev, &fn, &tail) != 4 ||
-      seg > 0xffff || bus > 0xff || dev > 0x1f || fn > 7) {
+  int used = 0;
+  if (strncmp(v, "nvme:", 5) || sscanf(v + 5, "%4x:%2x:%2x.%1x%n", &seg, &bus, &dev, &fn, &used) != 4 ||
+      v[5 + used] != '\0' || dev > 0x1f || fn > 7) {
     snprintf(o->error, sizeof(o->error), "--initiator wants auto, edu, nvme or nvme:SEG:BB:DD.F");
     return -1;
   }

@@ -37,7 +37,10 @@ static bool load_pattern(struct dma_env *e, uint32_t seed, uint8_t *expect)
   if (e->dom->type == IOMMU_DOMAIN_PAGING &&
       !dma_env_ok(e, ops->map(e->dom, iova, stage->phys, PAGE, IOMMU_PROT_READ), "map staging page"))
     return false;
-  if (!dma_env_ok(e, e->ini.dma_read(&e->ini, IOMMU_NO_PASID, iova, XFER), "DMA read of the staging page"))
+  int err = e->ini.dma_read(&e->ini, IOMMU_NO_PASID, iova, XFER);
+  if (err == INITIATOR_ENOTSUP && e->ini.fixed_buffer)
+    err = 0; /* a fixed buffer needs no loading: the write checks go on without the read */
+  if (!dma_env_ok(e, err, "DMA read of the staging page"))
     return false;
   if (e->ini.last_outcome == INITIATOR_OUTCOME_FAILED || e->ini.last_outcome == INITIATOR_OUTCOME_MISMATCH) {
     report(e->id, e->ctx->tag, false, "DMA read of the staging page: %s", e->ini.last_status);
