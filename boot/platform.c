@@ -49,14 +49,16 @@ static bool picked(const struct initiator_choice *c, const struct pci_dev *d, bo
 }
 
 /* The initiators of one kind: edu / model engine where the choice allows and one exists
- * (automatic), otherwise NVMe controllers. */
+ * (automatic), otherwise one NVMe controller. Only one: the boot layer takes that one over
+ * from the firmware; every other controller stays a bystander with pass-through. */
 static void pick_initiators(struct platform *plat)
 {
   const struct initiator_choice *c = &plat->initiator_choice;
   for (int nvme = 0; nvme < 2 && plat->n_initiators == 0; nvme++) {
     if ((nvme && c->pick == INITIATOR_PICK_EDU) || (!nvme && c->pick == INITIATOR_PICK_NVME))
       continue;
-    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < PLATFORM_MAX_INITIATORS; i++)
+    unsigned limit = nvme ? 1 : PLATFORM_MAX_INITIATORS;
+    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < limit; i++)
       if (picked(c, &plat->pci.devs[i], nvme))
         plat->initiators[plat->n_initiators++] = (int)i;
   }

@@ -74,10 +74,13 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
   /* Some answers are only known once the unit runs (AMD: does the event log get written?). */
   if (skip_for_gap(env, needs, n_needs))
     return false;
+  if (plat->initiator_claim) { /* the platform firmware keeps it: nothing was touched */
+    skip(id, ctx->tag, "initiator unavailable: %s", plat->initiator_claim_why);
+    return false;
+  }
   err = initiator_open(plat, 0, dma_env_initiator_addr_bits, &env->ini);
   if (err) {
-    report(id, ctx->tag, false, "opening the initiator failed: %s%s%s", initiator_strerror(err),
-           plat->initiator_claim ? ": " : "", plat->initiator_claim ? plat->initiator_claim_why : "");
+    report(id, ctx->tag, false, "opening the initiator failed: %s", initiator_strerror(err));
     return false;
   }
   env->ini_open = true;
@@ -125,12 +128,12 @@ void dma_env_source(struct dma_env *env, uint8_t *p, size_t len, uint32_t seed)
 void dma_env_close(struct dma_env *env)
 {
   const struct iommu_ops *ops = env->unit ? env->unit->ops : NULL;
+  if (env->ini_open) /* the device stops before its domain goes away (NVMe: reset) */
+    env->ini.release(&env->ini);
   if (env->attached)
     ops->detach(env->unit, env->ini.rid);
   if (env->dom)
     ops->domain_free(env->dom);
-  if (env->ini_open)
-    env->ini.release(&env->ini);
   if (ops && env->unit->active) {
     dma_env_drain(env); /* leave no fault behind for the next scenario */
   }
