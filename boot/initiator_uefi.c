@@ -2,8 +2,9 @@
  * An NVMe controller has a UEFI driver bound to it (its queues live in firmware memory and
  * the firmware may still issue commands): DisconnectController stops that driver before any
  * IOMMU is enabled, and ConnectController restarts it after every unit is restored, so the
- * board boots as before. The controller the image was loaded from is refused unless the lab
- * asks (--initiator-allow-boot-device). edu has no firmware driver: nothing to do. */
+ * board boots as before. The controller the image was loaded from is passed over for another
+ * NVMe controller, or refused, unless the lab asks (--initiator-allow-boot-device). edu has
+ * no firmware driver: nothing to do. */
 #include <stdio.h>
 
 #include "boot/platform.h"
@@ -53,11 +54,32 @@ static EFI_HANDLE boot_pci_handle(void)
   return h;
 }
 
+/* When discovery's pick holds the boot volume and the lab named no controller, the next NVMe
+ * controller that does not. */
+static void avoid_boot_controller(struct platform *plat, EFI_HANDLE boot)
+{
+  const struct pci_dev *d = platform_initiator(plat);
+  if (boot == NULL || plat->initiator_choice.at_bdf || pci_handle_of(d) != boot)
+    return;
+  for (unsigned i = 0; i < plat->pci.n; i++) {
+    const struct pci_dev *o = &plat->pci.devs[i];
+    if (o == d || !initiator_is_nvme(o->class_rev) || pci_handle_of(o) == boot)
+      continue;
+    diag("initiator: nvme %04x:%02x:%02x.%x holds the boot volume; using nvme %04x:%02x:%02x.%x",
+         d->segment, d->bus, d->dev, d->fn, o->segment, o->bus, o->dev, o->fn);
+    plat->initiators[0] = plat->initiator = (int)i;
+    return;
+  }
+}
+
 void uefi_initiator_claim(struct platform *plat)
 {
   const struct pci_dev *d = platform_initiator(plat);
   if (d == NULL || !initiator_is_nvme(d->class_rev))
     return;
+  EFI_HANDLE boot = boot_pci_handle();
+  avoid_boot_controller(plat, boot);
+  d = platform_initiator(plat);
   EFI_HANDLE h = pci_handle_of(d);
   char where[32];
   snprintf(where, sizeof(where), "%04x:%02x:%02x.%x", d->segment, d->bus, d->dev, d->fn);
@@ -65,7 +87,7 @@ void uefi_initiator_claim(struct platform *plat)
     diag("initiator nvme %s: no UEFI PCI I/O handle, so no firmware driver to disconnect", where);
     return;
   }
-  if (h == boot_pci_handle() && !plat->initiator_choice.allow_boot_device) {
+  if (h == boot && !plat->initiator_choice.allow_boot_device) {
     plat->initiator_claim = INITIATOR_EBUSY;
     snprintf(plat->initiator_claim_why, sizeof(plat->initiator_claim_why),
              "nvme %s holds the volume this image was loaded from (--initiator-allow-boot-device "

@@ -148,6 +148,13 @@ static int submit(struct dma_initiator *ini, struct nvme *n, struct nvme_queue *
                   struct nvme_sqe *sqe, struct nvme_cqe *out)
 {
   uint16_t cid = (uint16_t)(sqe->dw[0] >> 16);
+  uint8_t opcode = (uint8_t)sqe->dw[0];
+  /* Last line of defence: nothing that writes media reaches a queue. */
+  if (q->qid == 0 ? !nvme_admin_opcode_allowed(opcode) : !nvme_io_opcode_allowed(opcode)) {
+    snprintf(ini->last_status, sizeof(ini->last_status), "opcode %02xh refused on queue %u", opcode,
+             q->qid);
+    return INITIATOR_ECMD;
+  }
   for (unsigned i = 0; i < 16; i++)
     q->sq[q->tail].dw[i] = sqe->dw[i];
   arch_mb();

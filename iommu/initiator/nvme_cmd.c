@@ -127,6 +127,12 @@ bool nvme_io_opcode_allowed(uint8_t opcode)
   return opcode == NVME_IO_READ || opcode == NVME_IO_COMPARE;
 }
 
+bool nvme_admin_opcode_allowed(uint8_t opcode)
+{
+  return opcode == NVME_ADMIN_IDENTIFY || opcode == NVME_ADMIN_SET_FEATURES ||
+         opcode == NVME_ADMIN_CREATE_SQ || opcode == NVME_ADMIN_CREATE_CQ;
+}
+
 int nvme_sqe_rw(struct nvme_sqe *s, uint8_t opcode, uint16_t cid, uint32_t nsid, uint64_t slba,
                 uint32_t nlb, uint64_t prp1, uint64_t prp2)
 {

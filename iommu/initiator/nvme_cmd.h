@@ -122,6 +122,9 @@ void nvme_sqe_create_sq(struct nvme_sqe *s, uint16_t cid, uint16_t qid, unsigned
 /* True only for the opcodes this driver may put on an I/O queue: Read and Compare. Write,
  * Write Zeroes, Write Uncorrectable, Dataset Management and the rest are refused. */
 bool nvme_io_opcode_allowed(uint8_t opcode);
+/* True only for the admin opcodes this driver issues: Identify, Set Features, Create I/O
+ * SQ/CQ. Format NVM, Sanitize, firmware download/commit, namespace management are refused. */
+bool nvme_admin_opcode_allowed(uint8_t opcode);
 /* Read or Compare of nlb blocks from slba; NVME_CMD_EOPCODE for any other opcode, NVME_CMD_ELEN
  * for nlb 0 or above 65536. */
 int nvme_sqe_rw(struct nvme_sqe *s, uint8_t opcode, uint16_t cid, uint32_t nsid, uint64_t slba,
