@@ -160,7 +160,7 @@ clean:
 # host program (arch/host/host_main.c): make ARCH=host also builds $(HOST_DIR)/bareiommu-host;
 # make host-model runs every tests/model/configs/*.conf and judges it (scripts/model-matrix.sh).
 MODEL_SRCS := tests/model/pci_model.c tests/model/vtd_model.c tests/model/vtd_kind.c tests/model/dma_engine.c \
-  tests/model/platform_model.c arch/host/host_boot.c tests/model/amd_model.c tests/model/amd_kind.c tests/model/smmu_model.c tests/model/smmu_kind.c
+  tests/model/nvme_model.c tests/model/platform_model.c arch/host/host_boot.c tests/model/amd_model.c tests/model/amd_kind.c tests/model/smmu_model.c tests/model/smmu_kind.c
 MODEL_OBJS := $(patsubst %.c,$(HOST_DIR)/obj/%.o,$(MODEL_SRCS))
 HOST_BIN := $(HOST_DIR)/bareiommu-host
 MODEL_UNIT_TESTS := $(filter $(HOST_DIR)/test_model_%,$(UNIT_TESTS))
