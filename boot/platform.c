@@ -56,6 +56,30 @@ static void note_bad_table(struct platform *plat, const struct acpi_table_ref *r
   b->err = err;
 }
 
+static bool picked(const struct initiator_choice *c, const struct pci_dev *d, bool nvme)
+{
+  if (c->at_bdf && (d->segment != c->segment || d->bus != c->bus || d->dev != c->dev || d->fn != c->fn))
+    return false;
+  return nvme ? initiator_is_nvme(d->class_rev)
+              : initiator_is_known(d->vendor, d->device);
+}
+
+/* The initiators of one kind: edu / model engine where the choice allows and one exists
+ * (automatic), otherwise one NVMe controller. Only one: the boot layer takes that one over
+ * from the firmware; every other controller stays a bystander with pass-through. */
+static void pick_initiators(struct platform *plat)
+{
+  const struct initiator_choice *c = &plat->initiator_choice;
+  for (int nvme = 0; nvme < 2 && plat->n_initiators == 0; nvme++) {
+    if ((nvme && c->pick == INITIATOR_PICK_EDU) || (!nvme && c->pick == INITIATOR_PICK_NVME))
+      continue;
+    unsigned limit = nvme ? 1 : PLATFORM_MAX_INITIATORS;
+    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < limit; i++)
+      if (picked(c, &plat->pci.devs[i], nvme))
+        plat->initiators[plat->n_initiators++] = (int)i;
+  }
+}
+
 int platform_discover(struct platform *plat)
 {
   int status = 0;
@@ -102,9 +126,7 @@ int platform_discover(struct platform *plat)
       diag("discover: PCI enumeration stopped: %s", pci_strerror(err));
       status = err;
     }
-    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < PLATFORM_MAX_INITIATORS; i++)
-      if (initiator_is_known(plat->pci.devs[i].vendor, plat->pci.devs[i].device))
-        plat->initiators[plat->n_initiators++] = (int)i;
+    pick_initiators(plat);
     plat->initiator = plat->n_initiators ? plat->initiators[0] : -1;
   }
   return status;

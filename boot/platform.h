@@ -16,6 +16,16 @@ const char *iommu_kind_name(enum iommu_kind kind);
 
 struct iommu_ops;
 
+/* Which device the DMA scenarios drive (--initiator=auto|edu|nvme[:SEG:BB:DD.F]). */
+enum initiator_pick { INITIATOR_PICK_AUTO, INITIATOR_PICK_EDU, INITIATOR_PICK_NVME };
+struct initiator_choice {
+  enum initiator_pick pick;  /* AUTO: edu (or the model engine) where present, else NVMe */
+  bool at_bdf;               /* only the function at segment:bus:dev.fn */
+  uint16_t segment;
+  uint8_t bus, dev, fn;
+  bool allow_boot_device;    /* --initiator-allow-boot-device: may take the boot disk's controller */
+};
+
 struct iommu_unit {
   enum iommu_kind kind;
   unsigned acpi_index;      /* DRHD / IVHD / IORT SMMUv3 node index in the parsed table */
@@ -60,6 +70,11 @@ struct platform {
   int initiators[PLATFORM_MAX_INITIATORS];
   struct platform_bad_table bad_tables[PLATFORM_MAX_BAD_TABLES];
   unsigned n_bad_tables;
+  struct initiator_choice initiator_choice; /* set before platform_discover */
+  /* 0, or INITIATOR_EBUSY when the platform firmware would not hand the initiator over
+   * (the reason in initiator_claim_why); nothing is written to a device refused this way. */
+  int initiator_claim;
+  char initiator_claim_why[160];
 };
 
 /* Parses the ACPI tables the directory names, enumerates PCI and lists IOMMU units.

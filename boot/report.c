@@ -86,7 +86,7 @@ void diag_verbose(const char *fmt, ...)
 
 static void record(const char *id, const char *tag, enum result res, const char *fmt, va_list ap)
 {
-  char detail[512];
+  char detail[2048]; /* long enough for every sub-condition block */
   vsnprintf(detail, sizeof(detail), fmt, ap);
   /* TAP: '#' in a description starts a directive; keep evidence text unambiguous. */
   for (char *c = detail; *c; c++)

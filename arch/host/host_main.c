@@ -78,6 +78,7 @@ int main(int argc, char **argv)
   if (opt.error[0])
     diag("options: %s (ignored)", opt.error);
   struct platform *plat = sys.plat;
+  plat->initiator_choice = opt.initiator; /* as efi_main.c */
   if (host_system_discover(&sys)) {
     diag("ACPI: no usable RSDP/XSDT (%s): nothing can be discovered", acpi_strerror(sys.acpi_err));
   } else {

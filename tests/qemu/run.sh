@@ -54,6 +54,14 @@ for t in ${ACPI_TABLES:-}; do
   bash "$top/tests/qemu/acpi/malformed.sh" "$t" "$work/$t.bin"
   acpi_args+=(-acpitable "file=$work/$t.bin")
 done
+# NVMe scratch namespace (NVME_SCRATCH_MB in the conf): varied, known bytes the controller
+# reads and compares; nothing writes it. The conf's QEMU_DEVICES attaches it with
+# -device nvme,drive=nvme-scratch,serial=...
+if [ -n "${NVME_SCRATCH_MB:-}" ]; then
+  seq 1 $((NVME_SCRATCH_MB << 18)) > "$work/nvme-scratch.img"
+  truncate -s "${NVME_SCRATCH_MB}M" "$work/nvme-scratch.img"
+  qemu+=(-drive "if=none,id=nvme-scratch,format=raw,file=$work/nvme-scratch.img")
+fi
 
 # shellcheck disable=SC2206
 cmd=("${qemu[@]}" $QEMU_MACHINE

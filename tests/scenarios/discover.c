@@ -4,6 +4,7 @@
 
 #include "boot/report.h"
 #include "iommu/core/core.h"
+#include "iommu/initiator/initiator.h"
 #include "iommu/iommu.h"
 #include "tests/scenarios/scenario.h"
 
@@ -41,7 +42,7 @@ static void discover_scope(struct scenario_ctx *ctx)
     return;
   }
   if (d == NULL) {
-    skip("discover.scope", ctx->tag, "no DMA initiator found (no edu 1234:11e8 or model engine 1b36:0bad in PCI)");
+    skip("discover.scope", ctx->tag, "no DMA initiator found (no edu 1234:11e8, model engine 1b36:0bad or NVMe class 010802 in PCI)");
     return;
   }
   char how[128] = "";
@@ -127,7 +128,7 @@ static void discover_pci(struct scenario_ctx *ctx)
                  p->pci.devs[i].device, pci_is_bridge(&p->pci.devs[i]) ? "bridge" : "");
   const struct pci_dev *d = platform_initiator(p);
   if (d == NULL) {
-    skip("discover.pci", ctx->tag, "no DMA initiator found (no edu 1234:11e8 or model engine 1b36:0bad among %u functions)",
+    skip("discover.pci", ctx->tag, "no DMA initiator found (no edu 1234:11e8, model engine 1b36:0bad or NVMe class 010802 among %u functions)",
          p->pci.n);
     return;
   }
@@ -141,8 +142,8 @@ static void discover_pci(struct scenario_ctx *ctx)
                             p->pci.devs[b].fn);
   print_dev_caps(d);
   bool ok = d->caps.err == 0 && !p->pci.truncated;
-  report("discover.pci", ctx->tag, ok, "%u functions on %u root bus(es); initiator %04x:%04x at "
-         "%02x:%02x.%x%s%s%s", p->pci.n, p->pci.n_root_buses, d->vendor, d->device, d->bus, d->dev, d->fn, hops ? " behind" : " on the root bus",
+  report("discover.pci", ctx->tag, ok, "%u functions on %u root bus(es); initiator %s %04x:%04x at "
+         "%02x:%02x.%x%s%s%s", p->pci.n, p->pci.n_root_buses, initiator_kind_name(d), d->vendor, d->device, d->bus, d->dev, d->fn, hops ? " behind" : " on the root bus",
          path, d->caps.err ? " (malformed capability list)" : "");
 }
 
