@@ -43,6 +43,7 @@ struct iommu_unit {
   void *priv;               /* driver state */
   bool active;              /* enabled by iommu_activate, to be restored on exit */
   bool disabled_by_restore; /* state.restore already handed the unit back */
+  uint64_t pages_at_enable; /* page_alloc_outstanding() just before enable (state.restore) */
 };
 
 /* An IOMMU table (DMAR, IVRS, IORT) present in ACPI but rejected as malformed. */

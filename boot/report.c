@@ -278,3 +278,29 @@ void subconds_append(const struct subconds *s, char *buf, size_t len)
   snprintf(buf + n, len - n, " {%s%s%s%s%s}", s->ok[0] ? "ok: " : "", s->ok,
            s->ok[0] && s->failed[0] ? "; " : "", s->failed[0] ? "failed: " : "", s->failed);
 }
+
+bool subconds_take(struct subconds *s, char *buf)
+{
+  memset(s, 0, sizeof(*s));
+  size_t n = strlen(buf);
+  char *open = strrchr(buf, '{');
+  if (n == 0 || buf[n - 1] != '}' || open == NULL || strchr(open, '}') != buf + n - 1)
+    return false;
+  buf[n - 1] = '\0';
+  char *ok = strstr(open, "ok: "), *failed = strstr(open, "failed: ");
+  if (failed) {
+    snprintf(s->failed, sizeof(s->failed), "%s", failed + 8);
+    *failed = '\0';
+  }
+  if (ok) {
+    snprintf(s->ok, sizeof(s->ok), "%s", ok + 4);
+    size_t k = strlen(s->ok);
+    while (k && (s->ok[k - 1] == ' ' || s->ok[k - 1] == ';'))
+      s->ok[--k] = '\0';
+  }
+  *open = '\0';
+  n = strlen(buf);
+  while (n && buf[n - 1] == ' ')
+    buf[--n] = '\0';
+  return true;
+}

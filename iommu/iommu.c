@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/mem.h"
 #include "boot/report.h"
 #include "iommu/core/core.h"
 
@@ -109,6 +110,7 @@ int iommu_activate(struct platform *plat, struct iommu_unit *unit)
     return IOMMU_OK;
   if (!unit->probed || unit->probe_err)
     return unit->probe_err ? unit->probe_err : IOMMU_ENODEV;
+  unit->pages_at_enable = page_alloc_outstanding();
   int err = unit->ops->enable(unit);
   if (err)
     return err;

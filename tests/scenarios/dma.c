@@ -56,6 +56,11 @@ static bool load_pattern(struct dma_env *e, uint32_t seed, uint8_t *expect)
 static bool no_faults(struct dma_env *e)
 {
   dma_env_drain(e);
+  if (e->drain_err) {
+    report(e->id, e->ctx->tag, false, "reading fault records failed: %s",
+           iommu_strerror(e->drain_err));
+    return false;
+  }
   if (e->ini.n_failed || e->ini.n_mismatch) {
     report(e->id, e->ctx->tag, false, "the initiator reported %u failed and %u mismatching "
            "transfer(s), last: %s", e->ini.n_failed, e->ini.n_mismatch, e->ini.last_status);
@@ -300,6 +305,11 @@ static void record_fault(struct dma_env *e, struct subconds *sc, const char *wha
                          char *text, size_t n)
 {
   dma_env_drain(e);
+  if (e->drain_err) {
+    named(sc, what, "record", false);
+    snprintf(text, n, "reading fault records failed: %s", iommu_strerror(e->drain_err));
+    return;
+  }
   const char *gap = iommu_feature_gap(e->unit, IOMMU_FEAT_FAULT_RECORDS);
   if (gap) {
     named(sc, what, "record", false);
@@ -628,11 +638,41 @@ static void dma_bypass(struct scenario_ctx *ctx)
     goto out;
   if (!no_faults(&e))
     goto out;
-  bool ok = memcmp(t->p, expect, XFER) == 0;
-  report("dma.bypass", ctx->tag, ok,
-         "pass-through entry: read of phys 0x%llx and write to phys 0x%llx %s",
-         (unsigned long long)t->phys, (unsigned long long)t->phys,
-         ok ? "reached memory untranslated" : "did NOT reach memory");
+  struct subconds sc = { "", "" };
+  bool landed = subcond(&sc, "passthrough-landed", memcmp(t->p, expect, XFER) == 0);
+  /* Translation is on: with an empty paging domain attached instead, the same write is
+   * blocked, so the write above went through the pass-through entry, not around the unit. */
+  struct iommu_domain *passthrough = e.dom, *empty = NULL;
+  if (!dma_env_ok(&e, iommu_domain_alloc(e.unit, IOMMU_DOMAIN_PAGING, &empty), "domain_alloc"))
+    goto out;
+  bool blocked = false;
+  int err = iommu_attach(empty, e.dev);
+  if (err == 0) {
+    e.dom = empty;
+    if (dma_env_own(&e) && load_pattern(&e, 0x14, expect)) {
+      memset(t->p, SENTINEL, PAGE);
+      err = e.ini.dma_write(&e.ini, IOMMU_NO_PASID, t->phys, XFER);
+      blocked = err == 0 && all_bytes(t->p, PAGE, SENTINEL);
+      dma_env_drain(&e); /* the fault this write leaves is expected */
+      e.n_faults = 0;
+      e.ini.n_failed = e.ini.n_mismatch = 0;
+    }
+    e.dom = passthrough;
+    int back = iommu_attach(passthrough, e.dev);
+    err = err ? err : back;
+  }
+  iommu_domain_free(empty);
+  if (!dma_env_ok(&e, err, "DMA with an empty paging domain"))
+    goto out;
+  subcond(&sc, "translation-on", blocked);
+  char text[400];
+  snprintf(text, sizeof(text),
+           "pass-through entry: read of phys 0x%llx and write to phys 0x%llx %s; the same write "
+           "with an empty paging domain attached %s", (unsigned long long)t->phys,
+           (unsigned long long)t->phys, landed ? "reached memory untranslated" : "did NOT reach memory",
+           blocked ? "was blocked (translation is on)" : "was NOT blocked (translation off?)");
+  subconds_append(&sc, text, sizeof(text));
+  report("dma.bypass", ctx->tag, subconds_all_ok(&sc), "%s", text);
 out:
   dma_env_close(&e);
 }

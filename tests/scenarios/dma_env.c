@@ -195,11 +195,14 @@ void dma_env_drain(struct dma_env *env)
     return;
   unsigned n = 0;
   bool ovf = false;
-  if (iommu_drain_faults(env->unit, env->faults + env->n_faults,
-                         DMA_ENV_MAX_FAULTS - env->n_faults, &n, &ovf) == 0) {
-    env->n_faults += n;
-    env->overflow = env->overflow || ovf;
+  int err = iommu_drain_faults(env->unit, env->faults + env->n_faults,
+                               DMA_ENV_MAX_FAULTS - env->n_faults, &n, &ovf);
+  if (err) {
+    env->drain_err = err;
+    return;
   }
+  env->n_faults += n;
+  env->overflow = env->overflow || ovf;
 }
 
 const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t iova, bool write,

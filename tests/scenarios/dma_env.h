@@ -31,6 +31,7 @@ struct dma_env {
   struct iommu_fault faults[DMA_ENV_MAX_FAULTS];
   unsigned n_faults;
   bool overflow;
+  int drain_err;                 /* the last failed drain (a failed drain proves nothing) */
 };
 
 /* Options the firmware was given for the initiator (--initiator-addr-bits=N). */

@@ -136,7 +136,7 @@ static void state_restore(struct scenario_ctx *ctx)
     return;
   }
   char why[400] = "";
-  int err = iommu_restore_unit(u, why, sizeof(why));
+  int err = iommu_restore_unit(ctx->plat, u, why, sizeof(why));
   report("state.restore", ctx->tag, err == 0, "%s%s%s", err ? iommu_strerror(err) : "",
          err ? ": " : "", why);
 }
