@@ -15,7 +15,7 @@ shift
 conf="$top/tests/qemu/configs/$name.conf"
 [ -f "$conf" ] || { echo "run.sh: no configuration $conf" >&2; exit 2; }
 # shellcheck source=/dev/null
-IMAGE_ARGS=
+IMAGE_ARGS= QEMU_GEN=7
 . "$conf"
 timeout_s=${QEMU_TIMEOUT:-300}
 work="$build/qemu/$name"
@@ -37,6 +37,24 @@ case "$ARCH" in
 esac
 [ -f "$image" ] || { echo "run.sh: $image not built (make ARCH=$ARCH)" >&2; exit 2; }
 
+# QEMU generation (QEMU_GEN in the configuration): 7 is the system's QEMU 7.2; 10 is the
+# QEMU 10.0 that scripts/deps.sh unpacks into build/deps/qemu10, run with its own data files
+# and an empty module folder so it never loads the system 7.2's modules.
+case "${QEMU_GEN:-7}" in
+  7) qemu_env=() ;;
+  10)
+    q10="$build/deps/qemu10"
+    [ -f "$q10/.complete" ] || { echo "run.sh: $q10 missing (bash scripts/deps.sh)" >&2; exit 2; }
+    qemu[0]="$q10/usr/bin/${qemu[0]}"
+    qemu+=(-L "$q10/usr/share/qemu")
+    qemu_env=(env "QEMU_MODULE_DIR=$q10/modules") ;;
+  *) echo "run.sh: bad QEMU_GEN=${QEMU_GEN} in $conf" >&2; exit 2 ;;
+esac
+# Instruction-count clock (QEMU_ICOUNT, e.g. "shift=0,sleep=off"): virtual time follows
+# executed instructions and jumps over idle waits, so a device timer (edu's 100 ms DMA)
+# costs no wall time. The firmware's own timeouts are unchanged.
+[ -n "${QEMU_ICOUNT:-}" ] && qemu+=(-icount "$QEMU_ICOUNT")
+
 # ESP: FAT image with the loader path firmware boots from removable media, plus the options.
 rm -f "$work/esp.img"
 mkfs.vfat -C "$work/esp.img" 32768 >/dev/null
@@ -52,6 +70,7 @@ cmd=("${qemu[@]}" $QEMU_MACHINE
      -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
      -drive "if=pflash,format=raw,unit=1,file=$work/vars.fd"
      $QEMU_DEVICES -net none -display none -monitor none -serial stdio -no-reboot)
+cmd=(${qemu_env[@]+"${qemu_env[@]}"} "${cmd[@]}")
 echo "${cmd[*]}" > "$work/qemu-cmdline"
 log="$results/$name.log"
 set +e
