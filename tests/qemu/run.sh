@@ -26,7 +26,9 @@ case "$ARCH" in
   x86_64)
     image="$build/x86_64/BOOTX64.EFI" efi_name=BOOTX64.EFI
     code=/usr/share/OVMF/OVMF_CODE_4M.fd vars=/usr/share/OVMF/OVMF_VARS_4M.fd
-    qemu=(qemu-system-x86_64 -device isa-debug-exit,iobase=0xf4,iosize=0x04
+    # -vga none: with -display none a VGA console only costs time (OVMF renders and scrolls
+    # every line of text into its framebuffer); the serial console is the output.
+    qemu=(qemu-system-x86_64 -vga none -device isa-debug-exit,iobase=0xf4,iosize=0x04
           -drive "if=none,id=esp,format=raw,file=$work/esp.img" -device ide-hd,drive=esp,bus=ide.0) ;;
   aarch64)
     image="$build/aarch64/BOOTAA64.EFI" efi_name=BOOTAA64.EFI
@@ -50,10 +52,12 @@ case "${QEMU_GEN:-7}" in
     qemu_env=(env "QEMU_MODULE_DIR=$q10/modules") ;;
   *) echo "run.sh: bad QEMU_GEN=${QEMU_GEN} in $conf" >&2; exit 2 ;;
 esac
-# Instruction-count clock (QEMU_ICOUNT, e.g. "shift=0,sleep=off"): virtual time follows
-# executed instructions and jumps over idle waits, so a device timer (edu's 100 ms DMA)
-# costs no wall time. The firmware's own timeouts are unchanged.
-[ -n "${QEMU_ICOUNT:-}" ] && qemu+=(-icount "$QEMU_ICOUNT")
+# Instruction-count clock (QEMU_ICOUNT; "" turns it off): virtual time advances 2^7 ns per
+# guest instruction, and with sleep=off it jumps to the next timer deadline whenever the
+# guest idles, so waiting on a device timer (edu's 100 ms per DMA) or on firmware that idles
+# costs no wall time. The firmware's timeouts are unchanged; they count virtual time.
+QEMU_ICOUNT=${QEMU_ICOUNT-shift=7,sleep=off}
+[ -n "$QEMU_ICOUNT" ] && qemu+=(-icount "$QEMU_ICOUNT")
 
 # ESP: FAT image with the loader path firmware boots from removable media, plus the options.
 rm -f "$work/esp.img"
