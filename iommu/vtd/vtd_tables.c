@@ -67,13 +67,9 @@ uint64_t vtd_fl_pte_encode(uint64_t phys, unsigned prot, bool leaf, bool leaf_la
 void vtd_pasid_entry_encode_fl(uint64_t pe[8], uint64_t flptptr, bool five_level, uint16_t did)
 {
   memset(pe, 0, 8 * sizeof(uint64_t));
-  /* AW is the second-stage AGAW (9.6); for PGTT=001b the input width comes from FSPM (3.6:
-   * canonical above bit 47 or 56). AW still names that same width, as Linux programs it:
-   * an implementation that takes the canonical width from AW (seen on an emulator) then
-   * agrees with FSPM instead of treating AW=0 as a 30-bit space. */
-  unsigned aw_code = vtd_aw_code(five_level ? 57 : 48);
-  pe[0] = VTD_PASID_P | (uint64_t)aw_code << VTD_PASID_AW_SHIFT |
-          VTD_PGTT_FIRST_STAGE << VTD_PASID_PGTT_SHIFT;
+  /* AW stays 0: it is the second-stage AGAW (9.6), ignored for PGTT=001b and Reserved(0) on a
+   * unit without second stage (SSTS=0); the first-stage input width follows FSPM (3.6). */
+  pe[0] = VTD_PASID_P | VTD_PGTT_FIRST_STAGE << VTD_PASID_PGTT_SHIFT;
   pe[1] = did;
   /* SRE 0: user requests only; FSPM 00 4-level, 01 5-level; WPE, EAFE off. */
   pe[2] = (five_level ? 1ull : 0ull) << VTD_PASID_Q2_FLPM_SHIFT | (flptptr & VTD_SL_ADDR_MASK);
