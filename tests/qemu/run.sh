@@ -5,6 +5,7 @@
 #   build/results/NAME.xml  JUnit XML read back from the ESP (or lifted from the console)
 # --interactive: console to the terminal too (make run). Extra args after NAME become the
 # image's command line (bareiommu.cfg), e.g. run.sh vtd-legacy 'discover.*' -v
+# QEMU_RESULTS_DIR / QEMU_WORK_DIR put the results and the scratch files elsewhere (make bench).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$top/build}
@@ -18,8 +19,8 @@ conf="$top/tests/qemu/configs/$name.conf"
 IMAGE_ARGS= QEMU_GEN=7
 . "$conf"
 timeout_s=${QEMU_TIMEOUT:-300}
-work="$build/qemu/$name"
-results="$build/results"
+work="${QEMU_WORK_DIR:-$build/qemu}/$name"
+results="${QEMU_RESULTS_DIR:-$build/results}"
 mkdir -p "$work" "$results"
 
 case "$ARCH" in
