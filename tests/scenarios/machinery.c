@@ -103,8 +103,7 @@ static void fault_overflow(struct scenario_ctx *ctx)
            "overflow %s; after clearing: overflow %s, new fault %s, mapped DMA %s", issued, slots,
            records, overflow ? "seen" : "NOT seen", e.overflow ? "STILL set" : "clear",
            f ? "recorded" : "NOT recorded", mapped_ok ? "completed" : "FAILED");
-  subconds_append(&sc, text, sizeof(text));
-  report("fault.overflow", ctx->tag, subconds_all_ok(&sc), "%s", text);
+  report_subconds("fault.overflow", ctx->tag, &sc, text, sizeof(text));
   if (!dma_env_ok(&e, iommu_detach(second_dev), "detach 2nd initiator"))
     goto out;
   second_dev = NULL;
