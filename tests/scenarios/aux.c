@@ -3,6 +3,7 @@
  * maps, and where a tagged write must be blocked the same transfer was first seen to land
  * (positive control), memory is left unchanged and the fault record names the PASID (where
  * the unit records faults). Refusals are checked by their named error and reason. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,20 @@ struct aux_env {
   bool ini2_open, enabled2;
   struct iommu_device *dev2;
 };
+
+/* Reports the check: the evidence text, then the block of its named sub-conditions (ok when
+ * every one held), so an expectation file can name exactly the one that deviates. */
+static void aux_report(const struct aux_env *s, const struct subconds *sc, const char *fmt, ...)
+  REPORT_PRINTF(3, 4);
+static void aux_report(const struct aux_env *s, const struct subconds *sc, const char *fmt, ...)
+{
+  char text[1400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof(text), fmt, ap);
+  va_end(ap);
+  report_subconds(s->id, s->e.ctx->tag, sc, text, sizeof(text));
+}
 
 static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
 {
@@ -260,7 +275,10 @@ static void aux_feature(struct scenario_ctx *ctx)
     if (err == 0)
       s.enabled = true;
     bool refused = err == IOMMU_EUNSUPPORTED && dgap && strcmp(iommu_aux_why(), dgap) == 0;
-    report(s.id, ctx->tag, !want && refused, "%s; %s; has_feature(AUX)=false%s; enable_feature %s (%s)",
+    struct subconds sc = { "", "" };
+    subcond(&sc, "reported-as-capabilities", !want);
+    subcond(&sc, "enable-refused", refused);
+    aux_report(&s, &sc, "%s; %s; has_feature(AUX)=false%s; enable_feature %s (%s)",
            unit_text, dev_text, want ? " although both support PASIDs" : "",
            refused ? "refused" : "NOT refused as it should be", iommu_strerror(err));
     goto out;
@@ -283,9 +301,14 @@ static void aux_feature(struct scenario_ctx *ctx)
   s.enabled = e_off != 0;
   bool off = !iommu_dev_feature_enabled(s.e.dev, IOMMU_DEV_FEAT_AUX);
   int e_again = iommu_dev_disable_feature(s.e.dev, IOMMU_DEV_FEAT_AUX);
-  bool ok = want && on && e_twice == IOMMU_EEXIST && e_busy == IOMMU_EBUSY && e_det == 0 && off &&
-            e_again == IOMMU_ENOENT;
-  report(s.id, ctx->tag, ok,
+  struct subconds sc = { "", "" };
+  subcond(&sc, "reported-as-capabilities", want);
+  subcond(&sc, "enable", on);
+  subcond(&sc, "enable-twice-refused", e_twice == IOMMU_EEXIST);
+  subcond(&sc, "disable-busy-refused", e_busy == IOMMU_EBUSY);
+  subcond(&sc, "disable", e_det == 0 && off);
+  subcond(&sc, "disable-twice-refused", e_again == IOMMU_ENOENT);
+  aux_report(&s, &sc,
          "%s; %s; has_feature(AUX)=true; enable %s, enabled=%s, enable again %s; disable with an "
          "aux domain attached %s; after aux detach (%s) disable %s, enabled=%s, disable again %s",
          unit_text, dev_text, iommu_strerror(e_on), on ? "yes" : "NO", iommu_strerror(e_twice),
@@ -314,7 +337,13 @@ static void aux_attach(struct scenario_ctx *ctx)
   bool in_range = pasid != 0 && (s.bits >= 32 || pasid < (1u << s.bits));
   bool primary_clean = all_bytes(p->p, PAGE, SENTINEL);
   bool tail = all_bytes(t->p + XFER, PAGE - XFER, SENTINEL);
-  report(s.id, ctx->tag, gerr == 0 && in_range && landed && primary_clean && tail && s.e.n_faults == 0,
+  struct subconds sc = { "", "" };
+  subcond(&sc, "pasid", gerr == 0 && in_range);
+  subcond(&sc, "tagged-dma", landed);
+  subcond(&sc, "rest-of-page", tail);
+  subcond(&sc, "primary-untouched", primary_clean);
+  subcond(&sc, "no-faults", s.e.n_faults == 0);
+  aux_report(&s, &sc,
          "aux_get_pasid %s: PASID 0x%x (%s the %u-bit range, not 0); tagged read of the staging page "
          "and tagged write to IOVA 0x%llx -> phys 0x%llx: %s; rest of page %s; the primary domain's "
          "page at the same IOVA %s; %u fault(s)",
@@ -346,7 +375,8 @@ static void aux_isolation(struct scenario_ctx *ctx)
       goto out;
   char text[600] = "";
   size_t len = 0;
-  bool ok = p1 != p2;
+  struct subconds sc = { "", "" };
+  subcond(&sc, "distinct-pasids", p1 != p2);
   for (unsigned i = 0; i < 3; i++) {
     uint8_t expect[XFER];
     if (!load(&s, &s.e.ini, doms[i], pasids[i], 0x30 + i, expect) ||
@@ -357,7 +387,11 @@ static void aux_isolation(struct scenario_ctx *ctx)
     for (unsigned k = 0; k < 3; k++)
       if (k != i && memcmp(pages[k]->p, expect, 16) == 0)
         others = false;
-    ok = ok && own && others;
+    char name[40];
+    snprintf(name, sizeof(name), "%s-own-page", i == 0 ? "untagged" : i == 1 ? "pasid1" : "pasid2");
+    subcond(&sc, name, own);
+    snprintf(name, sizeof(name), "%s-others-untouched", i == 0 ? "untagged" : i == 1 ? "pasid1" : "pasid2");
+    subcond(&sc, name, others);
     char pt[32];
     len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s write to 0x%llx: own page %s, others %s",
                             i ? "; " : "", pasid_text(pasids[i], pt, sizeof(pt)),
@@ -379,8 +413,11 @@ static void aux_isolation(struct scenario_ctx *ctx)
   bool rec = pasid_fault(&s, s.e.ini.rid, p1, ft, sizeof(ft));
   char why[120] = "";
   bool need_rec = faults_readable(&s, why, sizeof(why));
-  ok = ok && landed && unchanged && (rec || !need_rec);
-  report(s.id, ctx->tag, ok, "PASIDs 0x%x and 0x%x (%s); %s; IOVA 0x%llx mapped by the primary only: "
+  subcond(&sc, "control", landed);
+  subcond(&sc, "blocked", unchanged);
+  if (need_rec)
+    subcond(&sc, "blocked-record", rec);
+  aux_report(&s, &sc, "PASIDs 0x%x and 0x%x (%s); %s; IOVA 0x%llx mapped by the primary only: "
          "untagged write %s (control), PASID 0x%x write %s, fault: %s%s%s",
          p1, p2, p1 != p2 ? "distinct" : "THE SAME", text, (unsigned long long)OTHER_IOVA,
          landed ? "landed" : "did NOT land", p1, unchanged ? "blocked, memory unchanged" : "NOT blocked",
@@ -432,9 +469,14 @@ static void aux_detach(struct scenario_ctx *ctx)
   char ft[200], why[120] = "";
   bool rec = pasid_fault(&s, s.e.ini.rid, pasid, ft, sizeof(ft));
   bool need_rec = faults_readable(&s, why, sizeof(why));
-  bool ok = landed && derr == 0 && gerr == IOMMU_ENOENT && unchanged && (rec || !need_rec) &&
-            before == IOASID_STATE_ACTIVE && after == IOASID_STATE_FREE && count == 1;
-  report(s.id, ctx->tag, ok, "PASID 0x%x (PASID 0x%x stays attached): tagged write before detach %s "
+  struct subconds sc = { "", "" };
+  subcond(&sc, "control", landed);
+  subcond(&sc, "detach", derr == 0 && gerr == IOMMU_ENOENT);
+  subcond(&sc, "blocked", unchanged);
+  if (need_rec)
+    subcond(&sc, "blocked-record", rec);
+  subcond(&sc, "pasid-returned", before == IOASID_STATE_ACTIVE && after == IOASID_STATE_FREE && count == 1);
+  aux_report(&s, &sc, "PASID 0x%x (PASID 0x%x stays attached): tagged write before detach %s "
          "(control); aux_detach %s; aux_get_pasid after it %s; same write after detach %s, fault: %s%s%s; "
          "IOASID state %s -> %s, set holds %u ID(s) (the kept one)", pasid, kept, landed ? "landed" : "did NOT land", iommu_strerror(derr),
          iommu_strerror(gerr), unchanged ? "blocked, memory unchanged" : "NOT blocked (stale translation)",
@@ -498,9 +540,14 @@ static void aux_primary_kept(struct scenario_ctx *ctx)
   else
     snprintf(meanwhile, sizeof(meanwhile), "PASID 0x%x programmed for the unit alone and accepted: "
              "no tagged DMA (%s)", pasid, iommu_dev_feature_gap(ctx->plat, s.e.dev, IOMMU_DEV_FEAT_AUX));
-  bool ok = landed[0] && landed[1] && landed[2] && (tagged || !s.enabled) && aerr == 0 && derr == 0 &&
-            s.e.n_faults == 0;
-  report(s.id, ctx->tag, ok, "untagged write through the primary domain %s: %s; %s: %s (%s); %s (%s): "
+  struct subconds sc = { "", "" };
+  subcond(&sc, "before", landed[0]);
+  subcond(&sc, "during", landed[1] && aerr == 0);
+  if (s.enabled)
+    subcond(&sc, "tagged-dma", tagged);
+  subcond(&sc, "after", landed[2] && derr == 0);
+  subcond(&sc, "no-faults", s.e.n_faults == 0);
+  aux_report(&s, &sc, "untagged write through the primary domain %s: %s; %s: %s (%s); %s (%s): "
          "%s; %u fault(s)", when[0], landed[0] ? "landed" : "MISSING", when[1],
          landed[1] ? "landed" : "MISSING", meanwhile, when[2], derr ? iommu_strerror(derr) : "ok",
          landed[2] ? "landed" : "MISSING", s.e.n_faults);
@@ -526,7 +573,9 @@ static void aux_pasid_limit(struct scenario_ctx *ctx)
   int eu = iommu_aux_attach_pasid(a, s.e.dev, beyond_unit);
   char whyu[160];
   snprintf(whyu, sizeof(whyu), "%s", iommu_aux_why());
-  bool ok = e0 == IOMMU_EINVAL && eu == IOMMU_ERANGE;
+  struct subconds sc = { "", "" };
+  subcond(&sc, "pasid0-refused", e0 == IOMMU_EINVAL);
+  subcond(&sc, "unit-width-refused", eu == IOMMU_ERANGE);
   char dev_text[400];
   if (!s.enabled) {
     if (!s.e.ini.pasid_capable)
@@ -549,7 +598,8 @@ static void aux_pasid_limit(struct scenario_ctx *ctx)
     bool landed = false;
     if (et == 0 && (!t || !write_tagged(&s, &s.e.ini, a, top, 0x80, DATA_IOVA, t, &landed)))
       goto out;
-    ok = ok && ed == IOMMU_ERANGE && et == 0 && landed;
+    subcond(&sc, "device-width-refused", ed == IOMMU_ERANGE);
+    subcond(&sc, "highest-pasid", et == 0 && landed);
     snprintf(dev_text, sizeof(dev_text), "device %u bits: PASID 0x%x %s; usable width %u bits: highest "
              "PASID 0x%x %s%s%s, tagged write through it %s", dev_bits,
              dev_bits < unit_bits ? 1u << dev_bits : beyond_unit,
@@ -558,7 +608,7 @@ static void aux_pasid_limit(struct scenario_ctx *ctx)
              s.bits, top, et == 0 ? "accepted" : "REFUSED: ", et == 0 ? "" : iommu_strerror(et),
              et == 0 ? "" : whyt, landed ? "landed" : "did NOT land");
   }
-  report(s.id, ctx->tag, ok, "PASID 0 %s (%s); unit %u bits: PASID 0x%x %s (%s); %s",
+  aux_report(&s, &sc, "PASID 0 %s (%s); unit %u bits: PASID 0x%x %s (%s); %s",
          e0 == IOMMU_EINVAL ? "refused (IOMMU_EINVAL)" : "NOT refused", why0, unit_bits, beyond_unit,
          eu == IOMMU_ERANGE ? "refused (IOMMU_ERANGE)" : "NOT refused", whyu, dev_text);
 out:
@@ -589,9 +639,14 @@ static void aux_primary_locked(struct scenario_ctx *ctx)
     goto out;
   int e_detach2 = iommu_detach(s.e.dev);
   dma_env_drain(&s.e);
-  bool ok = e_change == IOMMU_EBUSY && e_detach == IOMMU_EBUSY && e_free == IOMMU_EBUSY && kept &&
-            e_aux == 0 && e_change2 == 0 && moved && e_detach2 == 0;
-  report(s.id, ctx->tag, ok, "with an aux domain attached: changing the primary domain %s, detaching "
+  struct subconds sc = { "", "" };
+  subcond(&sc, "change-refused", e_change == IOMMU_EBUSY);
+  subcond(&sc, "detach-refused", e_detach == IOMMU_EBUSY);
+  subcond(&sc, "free-refused", e_free == IOMMU_EBUSY);
+  subcond(&sc, "primary-kept", kept);
+  subcond(&sc, "change-after", e_aux == 0 && e_change2 == 0 && moved);
+  subcond(&sc, "detach-after", e_detach2 == 0);
+  aux_report(&s, &sc, "with an aux domain attached: changing the primary domain %s, detaching "
          "it %s, freeing the aux domain %s, untagged DMA still through the primary %s; after aux "
          "detach (%s): changing the primary %s, untagged DMA through the new one %s, detaching it %s",
          e_change == IOMMU_EBUSY ? "refused (IOMMU_EBUSY)" : iommu_strerror(e_change),
@@ -636,9 +691,14 @@ static void aux_shared(struct scenario_ctx *ctx)
     goto out;
   int e_back = iommu_attach(p2, s.dev2);
   dma_env_drain(&s.e);
-  bool ok = pa == pb && pa != 0 && la && lb && e_det == 0 && e_prim == 0 && lc && la2 && e_back == 0 &&
-            s.e.n_faults == 0;
-  report(s.id, ctx->tag, ok, "one domain aux-attached to RID 0x%04x and RID 0x%04x: PASID 0x%x and 0x%x "
+  struct subconds sc = { "", "" };
+  subcond(&sc, "same-pasid", pa == pb && pa != 0);
+  subcond(&sc, "first-device-dma", la);
+  subcond(&sc, "second-device-dma", lb);
+  subcond(&sc, "also-primary", e_det == 0 && e_prim == 0 && lc && e_back == 0);
+  subcond(&sc, "aux-meanwhile", la2);
+  subcond(&sc, "no-faults", s.e.n_faults == 0);
+  aux_report(&s, &sc, "one domain aux-attached to RID 0x%04x and RID 0x%04x: PASID 0x%x and 0x%x "
          "(%s); tagged writes from each %s / %s; then primary domain of RID 0x%04x (%s) while still "
          "aux on RID 0x%04x: untagged write from the former %s, tagged write from the latter %s; %u fault(s)",
          s.e.ini.rid, s.ini2.rid, pa, pb, pa == pb ? "the same" : "DIFFERENT", la ? "landed" : "MISSING",
@@ -655,7 +715,7 @@ static void aux_domain_type(struct scenario_ctx *ctx)
     goto out;
   char text[700];
   size_t len = 0;
-  bool ok = true;
+  struct subconds sc = { "", "" };
   /* Pass-through. */
   struct iommu_domain *pt = NULL;
   const char *ptgap = iommu_feature_gap(s.e.unit, IOMMU_FEAT_PASSTHROUGH);
@@ -663,7 +723,7 @@ static void aux_domain_type(struct scenario_ctx *ctx)
                                   "pass-through domain_alloc")) {
     s.doms[s.n_doms++] = pt;
     int err = iommu_aux_attach(pt, s.e.dev);
-    ok = ok && err == IOMMU_EINVAL;
+    subcond(&sc, "passthrough-refused", err == IOMMU_EINVAL);
     len += (size_t)snprintf(text + len, sizeof(text) - len, "pass-through domain %s (%s)",
                             err == IOMMU_EINVAL ? "refused: IOMMU_EINVAL" : "NOT refused", iommu_aux_why());
   } else if (ptgap) {
@@ -673,7 +733,7 @@ static void aux_domain_type(struct scenario_ctx *ctx)
   }
   /* Blocking: a blocked device has no domain object; attaching none is refused. */
   int eb = iommu_aux_attach(NULL, s.e.dev);
-  ok = ok && eb == IOMMU_EINVAL;
+  subcond(&sc, "blocking-refused", eb == IOMMU_EINVAL);
   len += (size_t)snprintf(text + len, sizeof(text) - len, "; blocking (no domain) %s (%s)",
                           eb == IOMMU_EINVAL ? "refused: IOMMU_EINVAL" : "NOT refused", iommu_aux_why());
   /* A paging domain the driver cannot attach per PASID (AMD-Vi: v1 host tables). */
@@ -683,7 +743,7 @@ static void aux_domain_type(struct scenario_ctx *ctx)
     const char *gap = iommu_aux_domain_gap(plain);
     if (gap) {
       int err = iommu_aux_attach(plain, s.e.dev);
-      ok = ok && err == IOMMU_EINVAL;
+      subcond(&sc, "ordinary-paging-refused", err == IOMMU_EINVAL);
       len += (size_t)snprintf(text + len, sizeof(text) - len, "; ordinary paging domain %s (%s)",
                               err == IOMMU_EINVAL ? "refused: IOMMU_EINVAL" : "NOT refused", iommu_aux_why());
     }
@@ -696,7 +756,7 @@ static void aux_domain_type(struct scenario_ctx *ctx)
   struct iommu_domain *od = NULL;
   if (other && iommu_activate(ctx->plat, other) == 0 && iommu_domain_alloc(other, IOMMU_DOMAIN_PAGING, &od) == 0) {
     int err = iommu_aux_attach(od, s.e.dev);
-    ok = ok && err == IOMMU_EINVAL;
+    subcond(&sc, "other-unit-refused", err == IOMMU_EINVAL);
     len += (size_t)snprintf(text + len, sizeof(text) - len, "; %s's domain %s (%s)", other->source,
                             err == IOMMU_EINVAL ? "refused: IOMMU_EINVAL" : "NOT refused", iommu_aux_why());
     iommu_domain_free(od);
@@ -704,7 +764,7 @@ static void aux_domain_type(struct scenario_ctx *ctx)
     len += (size_t)snprintf(text + len, sizeof(text) - len, "; another unit's domain: %s",
                             other ? "could not be made there" : "one IOMMU unit on this platform");
   }
-  report(s.id, ctx->tag, ok, "%s", text);
+  aux_report(&s, &sc, "%s", text);
 out:
   aux_close(&s);
 }
@@ -761,9 +821,14 @@ static void aux_ioasid(struct scenario_ctx *ctx)
   bool detach_events = log.n >= 2 && log.types[0] == IOASID_NOTIFY_UNBIND && log.types[1] == IOASID_NOTIFY_FREE &&
                        log.ids[0] == pasid && log.ids[1] == pasid;
   uint32_t left = ioasid_set_count(set);
-  bool ok = owned && charged == 1 && attach_events && e2 == 0 && e3 == IOMMU_ENOMEM && ed == 0 &&
-            detach_events && left == 0 && ioasid_state_of(sys, pasid) == IOASID_STATE_FREE;
-  report(s.id, ctx->tag, ok, "PASID 0x%x %s the set (quota 2), set charged %u; attach sent %s (%u "
+  struct subconds sc = { "", "" };
+  subcond(&sc, "owned", owned);
+  subcond(&sc, "quota-charged", charged == 1);
+  subcond(&sc, "alloc-bind-notified", attach_events);
+  subcond(&sc, "quota-enforced", e2 == 0 && e3 == IOMMU_ENOMEM);
+  subcond(&sc, "unbind-free-notified", ed == 0 && detach_events);
+  subcond(&sc, "returned", left == 0 && ioasid_state_of(sys, pasid) == IOASID_STATE_FREE);
+  aux_report(&s, &sc, "PASID 0x%x %s the set (quota 2), set charged %u; attach sent %s (%u "
          "event(s)); second aux domain %s, third %s (%s); detach %s sent %s; set holds %u ID(s), PASID %s",
          pasid, owned ? "owned by" : "NOT owned by", charged, attach_events ? "ALLOC, BIND" : "NOT ALLOC, BIND",
          n_attach, e2 == 0 ? "attached" : iommu_strerror(e2),
