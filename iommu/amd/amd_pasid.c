@@ -53,6 +53,12 @@ static struct gcr3 *find(const struct amd_unit *a, uint16_t devid)
   return NULL;
 }
 
+/* devid's GCR3 table, NULL when it has none (or devid is beyond the device table). */
+static struct gcr3 *gcr3_of(const struct amd_unit *a, uint16_t devid)
+{
+  return devid < a->n_devids ? find(a, devid) : NULL;
+}
+
 static void release(struct gcr3 *g)
 {
   for (unsigned i = 0; i < g->n_tables; i++)
@@ -248,7 +254,7 @@ int amd_pasid_disable(struct iommu_domain *primary, uint16_t rid)
   unsigned n = amd_rid_devids(a, rid, ids);
   int err = IOMMU_OK;
   for (unsigned i = 0; i < n && !err; i++) {
-    struct gcr3 *g = ids[i] < a->n_devids ? find(a, ids[i]) : NULL;
+    struct gcr3 *g = gcr3_of(a, ids[i]);
     if (g == NULL)
       continue;
     uint64_t v[4];
@@ -271,7 +277,7 @@ int amd_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
   unsigned n = amd_rid_devids(a, rid, ids);
   int err = IOMMU_OK;
   for (unsigned i = 0; i < n && !err; i++) {
-    struct gcr3 *g = ids[i] < a->n_devids ? find(a, ids[i]) : NULL;
+    struct gcr3 *g = gcr3_of(a, ids[i]);
     if (g == NULL)
       return IOMMU_ENOENT;
     if (n_atts == AMD_AUX_MAX_ATT)

@@ -45,6 +45,17 @@ static struct aux_stream *find(const struct smmu_unit *s, uint32_t sid)
   return NULL;
 }
 
+/* The RID's stream and STE and its CD table; NULL with *err set when it has none. */
+static struct aux_stream *stream_of(struct iommu_unit *u, uint16_t rid, uint32_t *sid, uint64_t **ste,
+                                    int *err)
+{
+  *err = smmu_stream(u, rid, sid, ste);
+  struct aux_stream *a = *err ? NULL : find(smmu(u), *sid);
+  if (a == NULL && *err == 0)
+    *err = IOMMU_ENOENT;
+  return a;
+}
+
 static void free_mem(struct smmu_mem *m)
 {
   if (m->alloc)
@@ -183,10 +194,10 @@ int smmu_pasid_disable(struct iommu_domain *primary, uint16_t rid)
   struct smmu_unit *s = smmu(primary->unit);
   uint32_t sid;
   uint64_t *ste;
-  int err = smmu_stream(primary->unit, rid, &sid, &ste);
-  struct aux_stream *a = err ? NULL : find(s, sid);
+  int err;
+  struct aux_stream *a = stream_of(primary->unit, rid, &sid, &ste, &err);
   if (a == NULL)
-    return err ? err : IOMMU_ENOENT;
+    return err;
   uint64_t val[SMMU_STE_DWORDS];
   smmu_domain_ste(s, (const struct smmu_domain *)primary, val);
   err = smmu_ste_write(s, sid, ste, val);
@@ -203,10 +214,10 @@ int smmu_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
   const struct smmu_domain *d = (const struct smmu_domain *)dom;
   uint32_t sid;
   uint64_t *ste;
-  int err = smmu_stream(dom->unit, rid, &sid, &ste);
-  struct aux_stream *a = err ? NULL : find(s, sid);
+  int err;
+  struct aux_stream *a = stream_of(dom->unit, rid, &sid, &ste, &err);
   if (a == NULL)
-    return err ? err : IOMMU_ENOENT;
+    return err;
   if (pasid == 0 || (pasid >> a->bits) != 0)
     return IOMMU_ERANGE;
   uint64_t *cd = cd_ptr(s, a, pasid, true);
@@ -227,11 +238,11 @@ int smmu_pasid_cd_clear(struct iommu_domain *dom, uint16_t rid, uint32_t ssid, u
 {
   struct smmu_unit *s = smmu(dom->unit);
   uint64_t *ste;
-  int err = smmu_stream(dom->unit, rid, sid, &ste);
-  struct aux_stream *a = err ? NULL : find(s, *sid);
+  int err;
+  struct aux_stream *a = stream_of(dom->unit, rid, sid, &ste, &err);
   uint64_t *cd = a ? cd_ptr(s, a, ssid, false) : NULL;
-  if (err || cd == NULL || !(cd[0] & SMMU_CD0_V))
-    return err ? err : IOMMU_ENOENT;
+  if (cd == NULL || !(cd[0] & SMMU_CD0_V))
+    return a ? IOMMU_ENOENT : err;
   cd[0] = 0; /* V first */
   smmu_sync_mem(s->coherent, cd, 8);
   memset(cd + 1, 0, SMMU_CD_BYTES - 8);
