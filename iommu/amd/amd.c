@@ -140,8 +140,6 @@ unsigned amd_rid_devids(const struct amd_unit *a, uint16_t rid, uint16_t ids[AMD
   return dte_ids(a, rid, ids);
 }
 
-void amd_write_dte(struct amd_unit *a, uint32_t devid, const uint64_t v[4]) { write_dte(a, devid, v); }
-
 static int amd_disable(struct iommu_unit *u, char *why, size_t len);
 
 static int amd_enable(struct iommu_unit *u)

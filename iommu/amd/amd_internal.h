@@ -129,7 +129,6 @@ int amd_gcr3_set(uint64_t *gcr3_table, uint32_t pasid, uint64_t v2_root_phys);
 
 /* amd.c, for amd_pasid.c */
 unsigned amd_rid_devids(const struct amd_unit *a, uint16_t rid, uint16_t ids[AMD_MAX_ALIASES]);
-void amd_write_dte(struct amd_unit *a, uint32_t devid, const uint64_t v[4]);
 int amd_domain_alloc_v2(struct iommu_unit *u, struct iommu_domain **out);
 
 /* amd_pasid.c: per-PASID (aux) domains with GCR3 tables and v2 tables (ops pasid_* /

@@ -210,6 +210,21 @@ int amd_pasid_flush(const struct amd_domain *d, uint64_t iova, uint64_t size)
   return err;
 }
 
+/* Adds or removes a GCR3 table on a live DTE without blocking the device: the root pointer
+ * bits in qword 1 are ignored while GV is 0, so qword 1 goes first when GV comes on and last
+ * when it goes off (qword 0 holds GV, GLX and the rest of the pointer), then the DTE cache
+ * entry is invalidated. */
+static int dte_switch(struct amd_unit *a, uint16_t devid, const uint64_t v[4])
+{
+  uint64_t *e = a->devtab + (size_t)devid * 4;
+  unsigned first = (v[0] & AMD_DTE_GV) ? 1 : 0;
+  e[first] = v[first];
+  amd_table_sync(e, AMD_DTE_BYTES);
+  e[1 - first] = v[1 - first];
+  amd_table_sync(e, AMD_DTE_BYTES);
+  return amd_flush_devtab(a, devid, -1);
+}
+
 static void dte_without_gcr3(uint64_t v[4])
 {
   amd_dte_set_gcr3(v, 0, 0, false);
@@ -238,8 +253,7 @@ int amd_pasid_enable(struct iommu_domain *primary, uint16_t rid, unsigned bits)
       uint64_t v[4];
       memcpy(v, a->devtab + (size_t)ids[i] * 4, sizeof(v));
       amd_dte_set_gcr3(v, g->root_phys, g->glx, false);
-      amd_write_dte(a, ids[i], v);
-      err = amd_flush_devtab(a, ids[i], -1);
+      err = dte_switch(a, ids[i], v);
     }
   }
   return err;
@@ -260,8 +274,7 @@ int amd_pasid_disable(struct iommu_domain *primary, uint16_t rid)
     uint64_t v[4];
     memcpy(v, a->devtab + (size_t)ids[i] * 4, sizeof(v));
     dte_without_gcr3(v);
-    amd_write_dte(a, ids[i], v);
-    err = amd_flush_devtab(a, ids[i], -1);
+    err = dte_switch(a, ids[i], v);
     release(g);
   }
   return err;

@@ -110,6 +110,29 @@ static int cmd_sync(struct smmu_unit *s, const uint64_t (*c)[2], unsigned n)
   return smmu_cmdq_submit(s, c, n);
 }
 
+/* Switches a valid stage-1 STE between the primary domain's own CD table and the stream's,
+ * without a window where the stream faults: only S1ContextPtr, S1Fmt, S1CDMax (qword 0) and
+ * S1DSS (qword 1) differ, and S1DSS is ignored while S1CDMax is 0, so qword 1 goes first when
+ * substreams come on and last when they go off (each qword a single-copy-atomic store);
+ * then CFGI_STE. Any other difference: the break-before-make of smmu_ste_write. */
+static int ste_switch(struct smmu_unit *s, uint32_t sid, uint64_t *ste, const uint64_t val[SMMU_STE_DWORDS])
+{
+  bool on = (val[0] >> SMMU_STE0_S1CDMAX_SHIFT) & 0x1fu;
+  if (!(ste[0] & SMMU_STE0_V) || memcmp(ste + 2, val + 2, (SMMU_STE_DWORDS - 2) * sizeof(uint64_t)) ||
+      ((ste[1] ^ val[1]) & ~(3ull << SMMU_STE1_S1DSS_SHIFT)) ||
+      ((ste[0] ^ val[0]) & ~(SMMU_STE0_S1CTXPTR_MASK | 0x1full << SMMU_STE0_S1CDMAX_SHIFT |
+                             3ull << SMMU_STE0_S1FMT_SHIFT)))
+    return smmu_ste_write(s, sid, ste, val);
+  unsigned first = on ? 1 : 0;
+  ste[first] = val[first];
+  smmu_sync_mem(s->coherent, ste, SMMU_STE_BYTES);
+  ste[1 - first] = val[1 - first];
+  smmu_sync_mem(s->coherent, ste, SMMU_STE_BYTES);
+  uint64_t c[2];
+  smmu_cmd_cfgi_ste(c, sid, true);
+  return cmd_sync(s, (const uint64_t(*)[2])&c, 1);
+}
+
 /* The STE for the primary domain with this stream's CD table. */
 static void ste_with_table(const struct smmu_unit *s, const struct aux_stream *a,
                            const struct iommu_domain *primary, uint64_t ste[SMMU_STE_DWORDS])
@@ -183,7 +206,7 @@ int smmu_pasid_enable(struct iommu_domain *primary, uint16_t rid, unsigned bits)
   }
   uint64_t val[SMMU_STE_DWORDS];
   ste_with_table(s, a, primary, val);
-  err = smmu_ste_write(s, sid, ste, val);
+  err = ste_switch(s, sid, ste, val);
   if (err)
     release(a);
   return err;
@@ -200,7 +223,7 @@ int smmu_pasid_disable(struct iommu_domain *primary, uint16_t rid)
     return err;
   uint64_t val[SMMU_STE_DWORDS];
   smmu_domain_ste(s, (const struct smmu_domain *)primary, val);
-  err = smmu_ste_write(s, sid, ste, val);
+  err = ste_switch(s, sid, ste, val);
   uint64_t c[2];
   smmu_cmd_cfgi_cd_all(c, sid); /* nothing of the old table may stay cached */
   int e2 = cmd_sync(s, (const uint64_t(*)[2])c, 1);
