@@ -187,8 +187,8 @@ void smmu_describe_driver(const struct iommu_unit *u, iommu_line_fn line, void *
            SMMU_IDR3_RIL(idr[3]) ? "range forms" : "one per granule", (unsigned)SMMU_IDR3_RIL(idr[3]));
   line(ctx, buf);
   snprintf(buf, sizeof(buf),
-           "=> memory: %s (IDR0.COHACC=%u); HTTU (IDR0.HTTU=%u) only for dirty-tracking domains "
-           "(AF set by software); not used: stalls (IDR0.STALL_MODEL=%u), ATS/PRI; CR2.PTM=%u (IDR0.BTM=%u)",
+           "=> memory: %s (IDR0.COHACC=%u); HTTU (IDR0.HTTU=%u): dirty tracking; not used: "
+           "stalls (IDR0.STALL_MODEL=%u), ATS/PRI; CR2.PTM=%u (IDR0.BTM=%u)",
            SMMU_IDR0_COHACC(idr[0]) ? "coherent walks, WB inner-shareable" : "non-coherent: NC, cache clean",
            (unsigned)SMMU_IDR0_COHACC(idr[0]), (unsigned)SMMU_IDR0_HTTU(idr[0]),
            (unsigned)SMMU_IDR0_STALL_MODEL(idr[0]), (unsigned)SMMU_IDR0_BTM(idr[0]),

@@ -97,6 +97,13 @@ static bool write_pages(struct dirty_env *d, const unsigned *pages, unsigned n)
   return true;
 }
 
+/* dirty_open, a window of n_pages, and DMA writes to the pages listed. */
+static bool dirty_open_written(struct dirty_env *d, struct scenario_ctx *ctx, const char *id,
+                               unsigned n_pages, const unsigned *written, unsigned n_written)
+{
+  return dirty_open(d, ctx, id, NULL, 0) && map_window(d, n_pages) && write_pages(d, written, n_written);
+}
+
 /* ---- bitmaps (independent of iommu_bitmap_set: one bit at a time) ---- */
 static void bit_set(uint8_t *bm, uint64_t bit) { bm[bit / 8] |= (uint8_t)(1u << (bit % 8)); }
 static bool bit_get(const uint8_t *bm, uint64_t bit) { return (bm[bit / 8] >> (bit % 8)) & 1u; }
@@ -268,8 +275,7 @@ static void dirty_harvest(struct scenario_ctx *ctx)
   struct dirty_env d;
   uint8_t bm[MAX_BITS / 8], want[MAX_BITS / 8];
   static const unsigned written[] = { 0, 3, 4, 9, 15 };
-  if (!dirty_open(&d, ctx, "dirty.harvest", NULL, 0) || !map_window(&d, 16) ||
-      !write_pages(&d, written, 5))
+  if (!dirty_open_written(&d, ctx, "dirty.harvest", 16, written, 5))
     goto out;
   int err = harvest(&d, 16, bm, 0);
   expect_pages(want, written, 5);
@@ -287,8 +293,7 @@ static void dirty_clear(struct scenario_ctx *ctx)
   struct dirty_env d;
   uint8_t bm[MAX_BITS / 8], want[MAX_BITS / 8];
   static const unsigned written[] = { 1, 2, 7 };
-  if (!dirty_open(&d, ctx, "dirty.clear", NULL, 0) || !map_window(&d, 8) ||
-      !write_pages(&d, written, 3))
+  if (!dirty_open_written(&d, ctx, "dirty.clear", 8, written, 3))
     goto out;
   int err1 = harvest(&d, 8, bm, 0);
   expect_pages(want, written, 3);
@@ -311,8 +316,7 @@ static void dirty_no_clear(struct scenario_ctx *ctx)
   struct dirty_env d;
   uint8_t bm[MAX_BITS / 8], want[MAX_BITS / 8];
   static const unsigned written[] = { 2, 5 };
-  if (!dirty_open(&d, ctx, "dirty.no_clear", NULL, 0) || !map_window(&d, 8) ||
-      !write_pages(&d, written, 2))
+  if (!dirty_open_written(&d, ctx, "dirty.no_clear", 8, written, 2))
     goto out;
   unsigned long f0 = d.e.dom->dirty_flushes;
   int e1 = harvest(&d, 8, bm, IOMMU_DIRTY_NO_CLEAR);
@@ -401,8 +405,7 @@ static void dirty_flush_batched(struct scenario_ctx *ctx)
   struct dirty_env d;
   uint8_t bm[MAX_BITS / 8], want[MAX_BITS / 8];
   static const unsigned written[] = { 1, 3, 5, 7 }, again[] = { 3 };
-  if (!dirty_open(&d, ctx, "dirty.flush_batched", NULL, 0) || !map_window(&d, 8) ||
-      !write_pages(&d, written, 4))
+  if (!dirty_open_written(&d, ctx, "dirty.flush_batched", 8, written, 4))
     goto out;
   unsigned long f0 = d.e.dom->dirty_flushes;
   int e1 = harvest(&d, 8, bm, 0);
@@ -435,8 +438,7 @@ static void dirty_unmap_read(struct scenario_ctx *ctx)
   struct dirty_env d;
   uint8_t bm[MAX_BITS / 8], want[MAX_BITS / 8];
   static const unsigned written[] = { 0, 2 };
-  if (!dirty_open(&d, ctx, "dirty.unmap_read", NULL, 0) || !map_window(&d, 4) ||
-      !write_pages(&d, written, 2))
+  if (!dirty_open_written(&d, ctx, "dirty.unmap_read", 4, written, 2))
     goto out;
   struct iommu_gather g;
   uint64_t removed = 0, removed2 = 0;
