@@ -134,6 +134,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
     return finish(&opt, 1);
   plat->cfg = pci_ecam_ops_template;
   plat->cfg.ctx = &plat->mcfg;
+  plat->initiator_choice = opt.initiator;
 
   uint64_t rsdp = 0;
   for (UINTN i = 0; i < st->NumberOfTableEntries; i++)
@@ -157,11 +158,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
     platform_discover(plat);
     smmuv3_iort = plat->iort.present ? &plat->iort : NULL;
     iommu_probe_all(plat);
+    uefi_initiator_claim(plat);
   }
-  if (plat->n_iommus == 0)
+  if (plat->n_iommus == 0 && plat->n_bad_tables == 0)
     diag("no IOMMU described by ACPI: discovery scenarios will skip");
 
   suite_run(plat, &opt);
+  uefi_initiator_unclaim(); /* every IOMMU is back at its entry state */
   unsigned failed = report_end();
 
   size_t xml_len;

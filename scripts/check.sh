@@ -25,6 +25,9 @@ step() {  # name, command...: runs a build step; a failure counts as one failed 
 }
 mkdir -p build
 
+echo "== expectation judge on crafted TAP"
+out=$(bash tests/judge/test_judge.sh 2>&1); echo "$out"; add_counts "$out"
+
 echo "== host unit tests (ASan + UBSan)"
 if step build-host make -j"$jobs" ARCH=host; then
   out=$(make --no-print-directory ARCH=host host-tests 2>&1); echo "$out"; add_counts "$out"

@@ -3,8 +3,10 @@
 #   build/results/NAME.log  console (raw)
 #   build/results/NAME.tap  TAP lines lifted from it
 #   build/results/NAME.xml  JUnit XML read back from the ESP (or lifted from the console)
-# --interactive: console to the terminal too (make run). Extra args after NAME become the
-# image's command line (bareiommu.cfg), e.g. run.sh vtd-legacy 'discover.*' -v
+# --interactive (make run): console to the terminal too, without the JUnit echo (the XML is in
+# the results file), then the verdict against tests/qemu/expect/NAME.expect as the last line;
+# the exit status is that verdict. Extra args after NAME become the image's command line
+# (bareiommu.cfg), e.g. run.sh vtd-legacy 'discover.*' -v
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$top/build}
@@ -15,7 +17,7 @@ shift
 conf="$top/tests/qemu/configs/$name.conf"
 [ -f "$conf" ] || { echo "run.sh: no configuration $conf" >&2; exit 2; }
 # shellcheck source=/dev/null
-IMAGE_ARGS=
+IMAGE_ARGS= ACPI_TABLES=
 . "$conf"
 timeout_s=${QEMU_TIMEOUT:-300}
 work="$build/qemu/$name"
@@ -46,17 +48,32 @@ mcopy -i "$work/esp.img" "$image" "::/EFI/BOOT/$efi_name"
 printf '%s\n' "--exit=qemu" ${IMAGE_ARGS:-} "$@" > "$work/bareiommu.cfg"
 mcopy -i "$work/esp.img" "$work/bareiommu.cfg" ::/EFI/BOOT/bareiommu.cfg
 cp "$vars" "$work/vars.fd"
+# Broken platform firmware on purpose: tables from tests/qemu/acpi/malformed.sh, added by QEMU.
+acpi_args=()
+for t in ${ACPI_TABLES:-}; do
+  bash "$top/tests/qemu/acpi/malformed.sh" "$t" "$work/$t.bin"
+  acpi_args+=(-acpitable "file=$work/$t.bin")
+done
+# NVMe scratch namespace (NVME_SCRATCH_MB in the conf): varied, known bytes the controller
+# reads and compares; nothing writes it. The conf's QEMU_DEVICES attaches it with
+# -device nvme,drive=nvme-scratch,serial=...
+if [ -n "${NVME_SCRATCH_MB:-}" ]; then
+  seq 1 $((NVME_SCRATCH_MB << 18)) > "$work/nvme-scratch.img"
+  truncate -s "${NVME_SCRATCH_MB}M" "$work/nvme-scratch.img"
+  qemu+=(-drive "if=none,id=nvme-scratch,format=raw,file=$work/nvme-scratch.img")
+fi
 
 # shellcheck disable=SC2206
 cmd=("${qemu[@]}" $QEMU_MACHINE
      -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
      -drive "if=pflash,format=raw,unit=1,file=$work/vars.fd"
-     $QEMU_DEVICES -net none -display none -monitor none -serial stdio -no-reboot)
+     $QEMU_DEVICES "${acpi_args[@]}" -net none -display none -monitor none -serial stdio -no-reboot)
 echo "${cmd[*]}" > "$work/qemu-cmdline"
 log="$results/$name.log"
 set +e
 if [ $interactive = 1 ]; then
-  timeout --foreground "$timeout_s" "${cmd[@]}" </dev/null | tee "$log"
+  timeout --foreground "$timeout_s" "${cmd[@]}" </dev/null | tee "$log" |
+    sed -u '/# JUNIT-BEGIN/,/# JUNIT-END/d'
   rc=${PIPESTATUS[0]}
 else
   timeout "$timeout_s" "${cmd[@]}" </dev/null >"$log" 2>&1
@@ -81,4 +98,12 @@ echo "$xml_from" > "$work/xml-from"
 case "$rc" in
   124) echo "run.sh: $name: QEMU timed out after ${timeout_s}s" >&2 ;;
 esac
+if [ $interactive = 1 ]; then
+  echo "results: build/results/$name.{log,tap,xml} (console, TAP, JUnit XML from the ESP)"
+  set +e
+  verdict=$(bash "$top/tests/qemu/compare.sh" "$name")
+  vrc=$?
+  printf '%s\n' "$verdict" | sed '$d' # the last line is the matrix's count line
+  exit $vrc
+fi
 exit 0
