@@ -48,7 +48,7 @@ step build-aarch64 make -j"$jobs" ARCH=aarch64 image || images_ok=0
 if [ $images_ok = 1 ]; then
   echo "== QEMU conformance matrix"
   out=$(bash tests/qemu/run-matrix.sh 2>&1); echo "$out"; add_counts "$out"
-  echo "== differential check (QEMU vs host model)"
+  echo "== differential check (QEMU 7.2, QEMU 10 and the host model)"
   out=$(bash scripts/differential.sh 2>&1); echo "$out"; add_counts "$out"
 fi
 echo "results: build/results/<configuration>.{log,tap,xml}"

@@ -68,9 +68,16 @@ static bool no_faults(struct dma_env *e)
   }
   if (e->n_faults == 0)
     return true;
-  char t[160];
+  char t[160], text[400];
   dma_fault_text(&e->faults[0], t, sizeof(t));
-  report(e->id, e->ctx->tag, false, "unexpected fault: %s (%u recorded)", t, e->n_faults);
+  snprintf(text, sizeof(text), "unexpected fault: %s (%u recorded)", t, e->n_faults);
+  /* Named by its reason, so an expectation file can excuse exactly one emulator fault. */
+  struct subconds sc = { "", "" };
+  char name[40];
+  snprintf(name, sizeof(name), "unexpected-fault-reason-0x%x", e->faults[0].reason);
+  subcond(&sc, name, false);
+  subconds_append(&sc, text, sizeof(text));
+  report(e->id, e->ctx->tag, false, "%s", text);
   return false;
 }
 
