@@ -1,4 +1,4 @@
-// bench-sources: iommu/core/core.c iommu/core/dirty.c iommu/pgtable/pgtable.c iommu/pgtable/fmt_vtd_ss.c iommu/pgtable/fmt_x86_64.c iommu/pgtable/fmt_amd_v1.c iommu/pgtable/fmt_arm_lpae.c arch/host/mem_host.c arch/host/arch_host.c
+// bench-sources: iommu/core/core.c iommu/core/dirty.c boot/report.c iommu/pgtable/pgtable.c iommu/pgtable/fmt_vtd_ss.c iommu/pgtable/fmt_x86_64.c iommu/pgtable/fmt_amd_v1.c iommu/pgtable/fmt_arm_lpae.c arch/host/mem_host.c arch/host/arch_host.c
 /* Page-table engine through the core API (iommu_map / iommu_unmap + sync) on the host:
  * mapping and unmapping 1 GiB as 4 KiB pages, against memset over the same number of
  * page-table bytes (262144 entries of 8 bytes) measured in the same run: the ratio is the
