@@ -37,6 +37,7 @@ struct scenario {
 SCENARIO_FAMILY(discover);
 SCENARIO_FAMILY(ioasid);
 SCENARIO_FAMILY(dma);
+SCENARIO_FAMILY(dirty);
 SCENARIO_FAMILY(machinery);
 
 /* Runs every scenario whose ID matches one of the selection globs (all when none). */
