@@ -38,6 +38,7 @@ SCENARIO_FAMILY(discover);
 SCENARIO_FAMILY(ioasid);
 SCENARIO_FAMILY(dma);
 SCENARIO_FAMILY(aux);
+SCENARIO_FAMILY(dirty);
 SCENARIO_FAMILY(machinery);
 
 /* Runs every scenario whose ID matches one of the selection globs (all when none). */

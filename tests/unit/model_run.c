@@ -23,6 +23,8 @@ static int no_flush(struct iommu_domain *dom, uint64_t iova, uint64_t size)
   return IOMMU_OK; /* the deliberately missing invalidation */
 }
 
+static void drop_flush(struct iommu_ops *ops) { ops->flush = no_flush; }
+
 struct run {
   struct report_counts c;
   char *out;
@@ -30,8 +32,8 @@ struct run {
   unsigned long hits;
 };
 
-static struct run run_scenario(const char *spec, const char *glob, bool drop_flush,
-                               model_ops_breaker_fn breaker, model_tlb_hits_fn hits)
+static struct run run_scenario(const char *spec, const char *glob, model_ops_patch_fn patch,
+                               model_tlb_hits_fn hits)
 {
   struct run r = { { 0, 0, 0 }, NULL, 0, 0 };
   struct host_system sys;
@@ -44,12 +46,9 @@ static struct run run_scenario(const char *spec, const char *glob, bool drop_flu
   assert_int_equal(sys.plat->n_iommus, 1);
   struct iommu_unit *u = &sys.plat->iommus[0];
   static struct iommu_ops broken;
-  if (drop_flush || breaker) {
+  if (patch) {
     broken = *u->ops;
-    if (drop_flush)
-      broken.flush = no_flush;
-    if (breaker)
-      breaker(&broken);
+    patch(&broken);
     u->ops = &broken;
   }
   const char *globs[1] = { glob };
@@ -58,15 +57,15 @@ static struct run run_scenario(const char *spec, const char *glob, bool drop_flu
   r.c = report_counts();
   fclose(stdout);
   stdout = saved;
-  r.hits = hits(&sys);
+  r.hits = hits ? hits(&sys) : 0;
   host_system_destroy(&sys);
   return r;
 }
 
 void model_expect_stale_broken(const char *spec, const char *glob, const char *evidence,
-                               model_tlb_hits_fn hits, model_ops_breaker_fn breaker)
+                               model_tlb_hits_fn hits, model_ops_patch_fn patch)
 {
-  struct run bad = run_scenario(spec, glob, breaker == NULL, breaker, hits);
+  struct run bad = run_scenario(spec, glob, patch, hits);
   if (bad.c.failed != 1)
     fprintf(stderr, "%s", bad.out);
   assert_int_equal(bad.c.failed, 1);
@@ -74,7 +73,7 @@ void model_expect_stale_broken(const char *spec, const char *glob, const char *e
   assert_non_null(strstr(bad.out, evidence));
   assert_true(bad.hits > 0); /* the stale translation came from the model's cache */
   free(bad.out);
-  struct run good = run_scenario(spec, glob, false, NULL, hits);
+  struct run good = run_scenario(spec, glob, NULL, hits);
   if (good.c.passed != 1)
     fprintf(stderr, "%s", good.out);
   assert_int_equal(good.c.failed, 0);
@@ -85,5 +84,13 @@ void model_expect_stale_broken(const char *spec, const char *glob, const char *e
 void model_expect_stale(const char *spec, const char *glob, const char *evidence,
                         model_tlb_hits_fn hits)
 {
-  model_expect_stale_broken(spec, glob, evidence, hits, NULL);
+  model_expect_stale_broken(spec, glob, evidence, hits, drop_flush);
+}
+
+char *model_run_patched(const char *spec, const char *glob, model_ops_patch_fn patch,
+                        struct report_counts *counts)
+{
+  struct run r = run_scenario(spec, glob, patch, NULL);
+  *counts = r.c;
+  return r.out;
 }

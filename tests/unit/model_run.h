@@ -5,6 +5,8 @@
 #define TESTS_UNIT_MODEL_RUN_H
 
 #include "arch/host/host_boot.h"
+#include "boot/report.h"
+#include "iommu/iommu.h"
 
 /* The model's TLB hit count, read from the system before it is destroyed. */
 typedef unsigned long (*model_tlb_hits_fn)(struct host_system *sys);
@@ -14,11 +16,15 @@ typedef unsigned long (*model_tlb_hits_fn)(struct host_system *sys);
 void model_expect_stale(const char *spec, const char *glob, const char *evidence,
                         model_tlb_hits_fn hits);
 
-/* The same with another piece of the driver removed: breaker edits a copy of the unit's ops
- * (e.g. a detach_pasid without one of its invalidations). */
-struct iommu_ops;
-typedef void (*model_ops_breaker_fn)(struct iommu_ops *ops);
+/* Changes the driver's ops for one run (the unit's ops are a patched copy). */
+typedef void (*model_ops_patch_fn)(struct iommu_ops *ops);
+/* Runs glob on the model spec with the unit's ops patched (NULL: as they are); returns the
+ * console output (the caller frees it) and the counts. */
+char *model_run_patched(const char *spec, const char *glob, model_ops_patch_fn patch,
+                        struct report_counts *counts);
+/* As model_expect_stale with another piece of the driver removed by patch (e.g. a
+ * detach_pasid without one of its invalidations). */
 void model_expect_stale_broken(const char *spec, const char *glob, const char *evidence,
-                               model_tlb_hits_fn hits, model_ops_breaker_fn breaker);
+                               model_tlb_hits_fn hits, model_ops_patch_fn patch);
 
 #endif
