@@ -877,7 +877,7 @@ static void dirty_aux(struct scenario_ctx *ctx)
 {
   if (ctx->unit && dma_env_skip_unprobed("dirty.aux", ctx))
     return;
-  skip("dirty.aux", ctx->tag, "aux domains not implemented");
+  skip("dirty.aux", ctx->tag, "dirty tracking of aux (PASID-attached) domains not implemented");
 }
 
 const struct scenario dirty_scenarios[] = {
