@@ -14,7 +14,7 @@ CORE_SRCS := arch/poll.c \
   iommu/iommu.c iommu/regfield.c \
   iommu/vtd/vtd_caps.c iommu/vtd/vtd.c iommu/vtd/vtd_tables.c iommu/vtd/vtd_inv.c \
   iommu/pgtable/pgtable.c iommu/pgtable/fmt_vtd_ss.c iommu/pgtable/fmt_x86_64.c \
-  iommu/pgtable/fmt_amd_v1.c iommu/pgtable/fmt_arm_lpae.c iommu/core/core.c \
+  iommu/pgtable/fmt_amd_v1.c iommu/pgtable/fmt_arm_lpae.c iommu/core/core.c iommu/core/group.c iommu/core/container.c \
   iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c \
   iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/smmuv3/smmu.c iommu/smmuv3/smmu_tables.c \
   iommu/smmuv3/smmu_queue.c iommu/initiator/initiator.c iommu/initiator/edu.c \

@@ -2,6 +2,8 @@
  * and sync, device bookkeeping; the drivers are reached only from here. */
 #include "iommu/core/core.h"
 
+#include "iommu/core/group.h"
+
 #include <string.h>
 
 /* Devices seen by the core: the initiators and the bystanders of every active unit. */
@@ -32,6 +34,7 @@ struct iommu_device *iommu_device_get(struct platform *plat, uint16_t segment, u
 
 void iommu_core_forget_unit(const struct iommu_unit *unit)
 {
+  iommu_groups_forget_unit(unit);
   for (unsigned i = 0; i < n_devices; i++)
     if (devices[i].unit == unit && devices[i].domain) {
       devices[i].domain->n_devices--;
@@ -168,7 +171,10 @@ int iommu_attach(struct iommu_domain *dom, struct iommu_device *dev)
     return IOMMU_EINVAL; /* a domain's tables belong to one unit */
   if (dev->domain == dom)
     return IOMMU_EEXIST;
-  int err = dom->unit->ops->attach(dom, dev->rid);
+  int err = iommu_group_check_single_attach(dev); /* a group is attached as a whole */
+  if (err)
+    return err;
+  err = dom->unit->ops->attach(dom, dev->rid);
   if (err)
     return err;
   if (dev->domain)

@@ -423,7 +423,7 @@ static void dma_detach(struct scenario_ctx *ctx)
       !dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write"))
     goto out;
   bool before = memcmp(t->p, expect, XFER) == 0;
-  if (!dma_env_ok(&e, iommu_detach(e.dev), "detach"))
+  if (!dma_env_ok(&e, dma_env_detach_group(e.dev), "detach"))
     goto out;
   memset(t->p, SENTINEL, PAGE);
   if (!dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write after detach"))
@@ -444,7 +444,7 @@ static void dma_detach(struct scenario_ctx *ctx)
   };
   static const char *const inj_name[2] = { "malformed entry", "broken root pointer" };
   for (unsigned i = 0; i < 2 && ok && iommu_can_inject(e.unit); i++) {
-    if (e.dev->domain != e.dom && !dma_env_ok(&e, iommu_attach(e.dom, e.dev), "re-attach"))
+    if (e.dev->domain != e.dom && !dma_env_attach(&e, e.dom))
       goto out;
     e.n_faults = 0;
     if (!dma_env_ok(&e, iommu_inject(e.dev, what[i]), inj_name[i]))
@@ -479,7 +479,7 @@ static void dma_bypass(struct scenario_ctx *ctx)
   if (!dma_env_open(&e, ctx, "dma.bypass", needs, 1))
     goto out;
   if (!dma_env_ok(&e, iommu_domain_alloc(e.unit, IOMMU_DOMAIN_PASSTHROUGH, &e.dom), "domain_alloc") ||
-      !dma_env_ok(&e, iommu_attach(e.dom, e.dev), "attach pass-through"))
+      !dma_env_attach(&e, e.dom))
     goto out;
   struct dma_buf *t = dma_env_buf(&e, 1);
   if (!t || !load_pattern(&e, 0x14, expect))
