@@ -179,12 +179,10 @@ static void add_rid(struct iommu_group *g, uint16_t rid)
     g->rids[g->n_rids++] = rid;
 }
 
-int iommu_groups_build(struct platform *plat)
+static int form(struct platform *plat, struct iommu_group *out, unsigned max, unsigned *n_out)
 {
-  if (group_plat == plat)
-    return IOMMU_OK;
-  iommu_groups_forget();
   const struct pci_topology *topo = &plat->pci;
+  *n_out = 0;
   struct forming *f = calloc(1, sizeof(*f));
   if (f == NULL)
     return IOMMU_ENOMEM;
@@ -226,13 +224,13 @@ int iommu_groups_build(struct platform *plat)
       roots[b - 1] = t;
     }
   for (unsigned r = 0; r < n_roots; r++) {
-    if (n_groups == IOMMU_MAX_GROUPS) {
+    if (*n_out == max) {
       err = IOMMU_ENOMEM;
       break;
     }
-    struct iommu_group *g = &groups[n_groups];
+    struct iommu_group *g = &out[*n_out];
     memset(g, 0, sizeof(*g));
-    g->id = n_groups++;
+    g->id = (*n_out)++;
     g->unit = f->unit[roots[r]];
     g->segment = topo->devs[roots[r]].segment;
     g->reasons = f->reasons[roots[r]];
@@ -261,6 +259,20 @@ int iommu_groups_build(struct platform *plat)
     }
   }
   free(f);
+  return err;
+}
+
+int iommu_groups_form(struct platform *plat, struct iommu_group *out, unsigned max, unsigned *n)
+{
+  return form(plat, out, max, n);
+}
+
+int iommu_groups_build(struct platform *plat)
+{
+  if (group_plat == plat)
+    return IOMMU_OK;
+  iommu_groups_forget();
+  int err = form(plat, groups, IOMMU_MAX_GROUPS, &n_groups);
   group_plat = plat;
   return err;
 }

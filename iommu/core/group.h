@@ -64,6 +64,8 @@ struct iommu_group {
  * after iommu_groups_forget). IOMMU_ENOMEM when the platform has more groups or members than
  * the table holds. */
 int iommu_groups_build(struct platform *plat);
+/* Forms the groups into out without installing them (to compare formations). */
+int iommu_groups_form(struct platform *plat, struct iommu_group *out, unsigned max, unsigned *n);
 /* Forgets every group (the run ends, or another platform follows). */
 void iommu_groups_forget(void);
 unsigned iommu_group_count(void);

@@ -34,6 +34,7 @@ SCENARIO_FAMILY(discover);
 SCENARIO_FAMILY(ioasid);
 SCENARIO_FAMILY(dma);
 SCENARIO_FAMILY(machinery);
+SCENARIO_FAMILY(group);
 
 /* Runs every scenario whose ID matches one of the selection globs (all when none). */
 void scenarios_run(struct platform *plat, const char *const *globs, unsigned n_globs);
