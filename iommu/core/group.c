@@ -435,17 +435,28 @@ static struct iommu_group *group_of_function(const struct pci_dev *d, unsigned *
   return NULL;
 }
 
+/* The function a hot-plug call names and its group; NULL with *err set when there is none. */
+static struct iommu_group *hotplug_group(struct platform *plat, int pci_index,
+                                         const struct pci_dev **d, unsigned *m, int *err)
+{
+  *err = IOMMU_EINVAL;
+  if (plat != group_plat || pci_index < 0 || (unsigned)pci_index >= plat->pci.n)
+    return NULL;
+  *d = &plat->pci.devs[pci_index];
+  struct iommu_group *g = group_of_function(*d, m);
+  *err = g ? IOMMU_OK : IOMMU_ENOENT;
+  return g;
+}
+
 int iommu_group_remove_device(struct platform *plat, int pci_index)
 {
   unsigned m;
-  if (plat != group_plat || pci_index < 0 || (unsigned)pci_index >= plat->pci.n)
-    return IOMMU_EINVAL;
-  const struct pci_dev *d = &plat->pci.devs[pci_index];
-  struct iommu_group *g = group_of_function(d, &m);
+  int err;
+  const struct pci_dev *d;
+  struct iommu_group *g = hotplug_group(plat, pci_index, &d, &m, &err);
   if (g == NULL || !g->present[m])
-    return IOMMU_ENOENT;
+    return g ? IOMMU_ENOENT : err;
   g->present[m] = false;
-  int err = IOMMU_OK;
   /* Its own ID (and aliases no other member uses) stop being translated for the group. */
   uint16_t ids[1 + PCI_MAX_DMA_ALIASES];
   unsigned n = 0;
@@ -468,16 +479,14 @@ int iommu_group_remove_device(struct platform *plat, int pci_index)
 int iommu_group_add_device(struct platform *plat, int pci_index)
 {
   unsigned m;
-  if (plat != group_plat || pci_index < 0 || (unsigned)pci_index >= plat->pci.n)
-    return IOMMU_EINVAL;
-  const struct pci_dev *d = &plat->pci.devs[pci_index];
-  struct iommu_group *g = group_of_function(d, &m);
+  int err;
+  const struct pci_dev *d;
+  struct iommu_group *g = hotplug_group(plat, pci_index, &d, &m, &err);
   if (g == NULL)
-    return IOMMU_ENOENT;
+    return err;
   if (g->present[m])
     return IOMMU_EEXIST;
   g->present[m] = true;
-  int err = IOMMU_OK;
   if (g->domain) /* a device joining an attached group joins its domain */
     err = iommu_group_attach(g, g->domain);
   notify(g, IOMMU_GROUP_DEVICE_ADD, d, NULL);

@@ -178,6 +178,19 @@ static struct gdev *find_dev(struct genv *ge, bool (*want)(const struct gdev *))
   return NULL;
 }
 
+/* genv_open, then the first initiator for which want() holds; NULL -> reported (the skip
+ * names why_none). */
+static struct gdev *open_for(struct genv *ge, struct scenario_ctx *ctx, const char *id,
+                             bool (*want)(const struct gdev *), const char *why_none)
+{
+  if (!genv_open(ge, ctx, id))
+    return NULL;
+  struct gdev *t = find_dev(ge, want);
+  if (t == NULL)
+    skip(id, ctx->tag, "%s", why_none);
+  return t;
+}
+
 /* ---------------------------------------------------------------- group.form */
 
 static bool same_group(const struct iommu_group *a, const struct iommu_group *b)
@@ -252,14 +265,11 @@ static void group_attach(struct scenario_ctx *ctx)
 {
   struct genv ge;
   struct iommu_domain *dom = NULL;
-  if (!genv_open(&ge, ctx, "group.attach"))
+  struct gdev *t = open_for(&ge, ctx, "group.attach", multi_rid, "every initiator's group has "
+                            "one requester ID (no shared group, no alias): nothing can be "
+                            "attached partially");
+  if (t == NULL)
     goto out;
-  struct gdev *t = find_dev(&ge, multi_rid);
-  if (t == NULL) {
-    skip("group.attach", ctx->tag, "every initiator's group has one requester ID (no shared "
-         "group, no alias): nothing can be attached partially");
-    goto out;
-  }
   dom = paging_domain(&ge, t->unit);
   if (dom == NULL)
     goto out;
@@ -334,14 +344,11 @@ static void group_alias(struct scenario_ctx *ctx)
 {
   struct genv ge;
   struct iommu_domain *dom = NULL;
-  if (!genv_open(&ge, ctx, "group.alias"))
+  struct gdev *t = open_for(&ge, ctx, "group.alias", carries_alias, "no initiator's DMA carries "
+                            "an alias requester ID (none behind a PCIe-to-PCI or conventional "
+                            "PCI bridge, no DMA-alias quirk)");
+  if (t == NULL)
     goto out;
-  struct gdev *t = find_dev(&ge, carries_alias);
-  if (t == NULL) {
-    skip("group.alias", ctx->tag, "no initiator's DMA carries an alias requester ID (none behind "
-         "a PCIe-to-PCI or conventional PCI bridge, no DMA-alias quirk)");
-    goto out;
-  }
   const struct pci_dev *d = t->d;
   const struct pci_dma_alias *al = &d->aliases[d->n_aliases - 1];
   uint16_t alias = pci_dma_rid(d);
@@ -420,14 +427,9 @@ static void group_notify(struct scenario_ctx *ctx)
   struct iommu_domain *dom = NULL;
   struct heard own = { 0 }, other = { 0 };
   struct iommu_group *other_g = NULL;
-  struct gdev *t = NULL;
-  if (!genv_open(&ge, ctx, "group.notify"))
+  struct gdev *t = open_for(&ge, ctx, "group.notify", any_dev, "no initiator in an IOMMU group");
+  if (t == NULL)
     goto out;
-  t = find_dev(&ge, any_dev);
-  if (t == NULL) {
-    skip("group.notify", ctx->tag, "no initiator in an IOMMU group");
-    goto out;
-  }
   for (unsigned i = 0; i < iommu_group_count() && other_g == NULL; i++)
     if (iommu_group_get(i) != t->g)
       other_g = iommu_group_get(i);
