@@ -102,6 +102,7 @@ int model_platform_parse(const char *spec, struct model_platform_cfg *cfg, char 
   snprintf(cfg->spec, sizeof(cfg->spec), "%s", spec);
   cfg->n_engines = 2;
   cfg->n_units = 1;
+  cfg->root_port_acs = true; /* like QEMU's pcie-root-port (its group holds only itself) */
   cfg->pasid_width = 20;
   cfg->engine_buf = 1u << 20;
   cfg->ecam_base = 0xe0000000ull;

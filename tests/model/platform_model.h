@@ -23,7 +23,7 @@ struct model_platform_cfg {
   _Alignas(8) unsigned char params[MODEL_PARAMS_MAX]; /* the kind's parameter struct */
   unsigned n_engines;            /* 1..4 (two source IDs for fault.overflow) */
   bool root_port;                /* engine 0 behind a PCIe root port (bus 1) */
-  bool root_port_acs;            /* the root port has ACS (SV TB RR CR UF) */
+  bool root_port_acs;            /* the root port has ACS (SV TB RR CR UF); default on */
   bool pci_bridge;               /* engine 0 behind a PCIe-to-PCI bridge below the root port:
                                   * its requests carry the bridge's secondary bus, devfn 0 */
   bool multifunction;            /* engines 1 and 2 are functions 0 and 1 of device 00:05 */
