@@ -1,5 +1,6 @@
 # bareiommu build.  ARCH=x86_64 | aarch64 (UEFI images) | host (core + unit tests).
-# make run    build, install what is missing, boot QEMU q35 + OVMF + VT-d + edu, run the suite
+# make run    build, install what is missing, boot QEMU q35 + OVMF + VT-d + edu, run the suite;
+#             exits with the verdict against tests/qemu/expect/vtd-legacy.expect
 # make check  host unit tests (ASan/UBSan) + the QEMU conformance matrix
 # make bench  benchmarks;  make fuzz  bounded fuzzing runs;  make deps  install packages
 ARCH ?= x86_64
@@ -18,11 +19,11 @@ CORE_SRCS := arch/poll.c \
   iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c \
   iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/smmuv3/smmu.c iommu/smmuv3/smmu_tables.c \
   iommu/smmuv3/smmu_queue.c iommu/initiator/initiator.c iommu/initiator/edu.c \
-  iommu/initiator/model_engine.c \
+  iommu/initiator/model_engine.c iommu/initiator/nvme.c iommu/initiator/nvme_cmd.c \
   ioasid/ioasid.c \
   tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \
   tests/scenarios/dma_env.c tests/scenarios/dma.c tests/scenarios/machinery.c tests/scenarios/group.c
-FW_SRCS := boot/efi_main.c boot/console_uefi.c boot/mem_uefi.c boot/esp_uefi.c \
+FW_SRCS := boot/efi_main.c boot/console_uefi.c boot/mem_uefi.c boot/esp_uefi.c boot/initiator_uefi.c \
   boot/newlib_syscalls.c
 
 WARN := -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes
@@ -161,7 +162,7 @@ clean:
 # host program (arch/host/host_main.c): make ARCH=host also builds $(HOST_DIR)/bareiommu-host;
 # make host-model runs every tests/model/configs/*.conf and judges it (scripts/model-matrix.sh).
 MODEL_SRCS := tests/model/pci_model.c tests/model/vtd_model.c tests/model/vtd_kind.c tests/model/dma_engine.c \
-  tests/model/platform_model.c arch/host/host_boot.c tests/model/amd_model.c tests/model/amd_kind.c tests/model/smmu_model.c tests/model/smmu_kind.c
+  tests/model/nvme_model.c tests/model/platform_model.c arch/host/host_boot.c tests/model/amd_model.c tests/model/amd_kind.c tests/model/smmu_model.c tests/model/smmu_kind.c
 MODEL_OBJS := $(patsubst %.c,$(HOST_DIR)/obj/%.o,$(MODEL_SRCS))
 HOST_BIN := $(HOST_DIR)/bareiommu-host
 MODEL_UNIT_TESTS := $(filter $(HOST_DIR)/test_model_%,$(UNIT_TESTS))

@@ -36,5 +36,9 @@ const char *arch_name(void);
 /* Polls cond(ctx) until true or timeout_us passes; asks once more after the deadline so a
  * slow-but-done device is not misreported. Every hardware wait goes through this. */
 bool arch_poll(bool (*cond)(void *ctx), void *ctx, uint64_t timeout_us);
+/* Registers the firmware's way to idle the CPU until its next timer tick (NULL: spin).
+ * arch_poll uses it once a wait has lasted a millisecond, so a long wait leaves the CPU
+ * free and a deadline is still checked after every tick. */
+void arch_poll_set_idle(void (*idle)(void));
 
 #endif

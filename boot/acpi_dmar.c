@@ -54,6 +54,9 @@ int dmar_parse(const uint8_t *t, size_t len, struct dmar_info *out)
   if (err)
     return err;
   uint32_t tlen = acpi_rd32(t + 4);
+  /* Host Address Width is N-1 for N address bits: physical addresses have at most 64. */
+  if (t[36] > 63)
+    return ACPI_EBADVALUE;
   out->host_address_width = (uint8_t)(t[36] + 1);
   out->flags = t[37];
 

@@ -15,6 +15,8 @@ const char options_help[] =
   "  --dump-acpi   print every ACPI table in hex (for bug reports and test fixtures)\n"
   "  --exit=MODE   shutdown (default, ResetSystem), qemu (debug-exit/semihosting), return\n"
   "  --initiator-addr-bits=N  address bits the DMA device can emit (edu: its dma_mask; 28)\n"
+  "  --initiator=K auto (edu where present, else NVMe), edu, nvme or nvme:SEG:BB:DD.F\n"
+  "  --initiator-allow-boot-device  may take over the NVMe controller the image was loaded from\n"
   "  --vtd-mode=M  legacy or scalable (default: scalable when ECAP.SMTS and SLTS allow)\n"
   "  --vtd-invalidation=registers  use CCMD/IOTLB registers instead of the queue (legacy)\n"
   "  --vtd-stage=S first or second-stage tables for paging domains (scalable mode)\n"
@@ -53,6 +55,28 @@ static int add_glob_list(struct options *o, const char *list)
   return 0;
 }
 
+/* auto | edu | nvme | nvme:SEG:BB:DD.F (hex, as lspci -D prints it) */
+static int parse_initiator(struct options *o, const char *v)
+{
+  struct initiator_choice *c = &o->initiator;
+  if (!strcmp(v, "auto") || !strcmp(v, "edu") || !strcmp(v, "nvme")) {
+    c->pick = v[0] == 'a' ? INITIATOR_PICK_AUTO : v[0] == 'e' ? INITIATOR_PICK_EDU : INITIATOR_PICK_NVME;
+    c->at_bdf = false;
+    return 0;
+  }
+  unsigned seg, bus, dev, fn;
+  int used = 0;
+  if (strncmp(v, "nvme:", 5) || sscanf(v + 5, "%4x:%2x:%2x.%1x%n", &seg, &bus, &dev, &fn, &used) != 4 ||
+      v[5 + used] != '\0' || dev > 0x1f || fn > 7) {
+    snprintf(o->error, sizeof(o->error), "--initiator wants auto, edu, nvme or nvme:SEG:BB:DD.F");
+    return -1;
+  }
+  *c = (struct initiator_choice){ .pick = INITIATOR_PICK_NVME, .at_bdf = true, .segment = (uint16_t)seg,
+                                  .bus = (uint8_t)bus, .dev = (uint8_t)dev, .fn = (uint8_t)fn,
+                                  .allow_boot_device = c->allow_boot_device };
+  return 0;
+}
+
 static int take_token(struct options *o, const char *tok, bool first)
 {
   size_t n = strlen(tok);
@@ -80,6 +104,10 @@ static int take_token(struct options *o, const char *tok, bool first)
       return -1;
     }
     o->initiator_addr_bits = (unsigned)bits;
+  } else if (!strncmp(tok, "--initiator=", 12)) {
+    return parse_initiator(o, tok + 12);
+  } else if (!strcmp(tok, "--initiator-allow-boot-device")) {
+    o->initiator.allow_boot_device = true;
   } else if (!strcmp(tok, "--vtd-mode=legacy"))
     o->vtd_mode = 1;
   else if (!strcmp(tok, "--vtd-mode=scalable"))

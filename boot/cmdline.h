@@ -2,11 +2,14 @@
  * image. Tokens: scenario ID globs (dma.*, discover.caps), --only=GLOB[,GLOB],
  * --list, -v/--verbose, --dump-acpi, --exit=qemu|shutdown|return, --initiator-addr-bits=N,
  * --vtd-mode=legacy|scalable, --vtd-invalidation=registers, --vtd-stage=first|second,
- * --amd-levels=N, --smmu-strtab=linear|2level, --smmu-stage=1|2, --help. */
+ * --amd-levels=N, --smmu-strtab=linear|2level, --smmu-stage=1|2,
+ * --initiator=auto|edu|nvme[:SEG:BB:DD.F], --initiator-allow-boot-device, --help. */
 #ifndef BOOT_CMDLINE_H
 #define BOOT_CMDLINE_H
 
 #include <stdbool.h>
+
+#include "boot/platform.h"
 
 #define CMDLINE_MAX_GLOBS 16
 #define CMDLINE_GLOB_LEN 64
@@ -23,6 +26,7 @@ struct options {
   unsigned n_globs;
   char globs[CMDLINE_MAX_GLOBS][CMDLINE_GLOB_LEN];
   unsigned initiator_addr_bits; /* --initiator-addr-bits=N: what the DMA device can emit */
+  struct initiator_choice initiator; /* --initiator=..., --initiator-allow-boot-device */
   int vtd_mode;           /* --vtd-mode=legacy|scalable (0 = automatic) */
   bool vtd_register_invalidation; /* --vtd-invalidation=registers */
   int vtd_stage;          /* --vtd-stage=first|second (0 = automatic) */

@@ -23,6 +23,26 @@ EFI_SYSTEM_TABLE *uefi_st;
 
 static void stall(unsigned us) { uefi_call_wrapper(uefi_st->BootServices->Stall, 1, us); }
 
+/* Idles until the firmware's next timer tick: WaitForEvent on a 1 ms relative timer lets the
+ * DXE core halt the CPU (hlt / wfi) instead of our loop spinning. */
+static void idle_until_tick(void)
+{
+  static EFI_EVENT timer;
+  static bool unavailable;
+  EFI_BOOT_SERVICES *bs = uefi_st->BootServices;
+  UINTN index;
+  if (unavailable)
+    return;
+  if (timer == NULL &&
+      EFI_ERROR(uefi_call_wrapper(bs->CreateEvent, 5, EVT_TIMER, 0, NULL, NULL, &timer))) {
+    unavailable = true;
+    return;
+  }
+  if (EFI_ERROR(uefi_call_wrapper(bs->SetTimer, 3, timer, TimerRelative, 10000 /* 100 ns units */)) ||
+      EFI_ERROR(uefi_call_wrapper(bs->WaitForEvent, 3, 1, &timer, &index)))
+    unavailable = true;
+}
+
 static const uint8_t *identity_map(uint64_t phys, size_t len, void *ctx)
 {
   (void)len;
@@ -111,6 +131,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
   uefi_console_init();
   setvbuf(stdout, NULL, _IONBF, 0);
   arch_init(stall);
+  arch_poll_set_idle(idle_until_tick);
 
   struct options opt;
   options_init(&opt);
@@ -134,6 +155,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
     return finish(&opt, 1);
   plat->cfg = pci_ecam_ops_template;
   plat->cfg.ctx = &plat->mcfg;
+  plat->initiator_choice = opt.initiator;
 
   uint64_t rsdp = 0;
   for (UINTN i = 0; i < st->NumberOfTableEntries; i++)
@@ -157,11 +179,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st)
     platform_discover(plat);
     smmuv3_iort = plat->iort.present ? &plat->iort : NULL;
     iommu_probe_all(plat);
+    uefi_initiator_claim(plat);
   }
-  if (plat->n_iommus == 0)
+  if (plat->n_iommus == 0 && plat->n_bad_tables == 0)
     diag("no IOMMU described by ACPI: discovery scenarios will skip");
 
   suite_run(plat, &opt);
+  uefi_initiator_unclaim(); /* every IOMMU is back at its entry state */
   unsigned failed = report_end();
 
   size_t xml_len;

@@ -4,6 +4,10 @@
 #include "boot/mem.h"
 #include "boot/uefi.h"
 
+static uint64_t outstanding;
+
+uint64_t page_alloc_outstanding(void) { return outstanding; }
+
 void *page_alloc(size_t n, uint64_t max_phys, uint64_t *phys)
 {
   EFI_PHYSICAL_ADDRESS addr = max_phys;
@@ -14,6 +18,7 @@ void *page_alloc(size_t n, uint64_t max_phys, uint64_t *phys)
     return NULL;
   void *p = (void *)(uintptr_t)addr;
   memset(p, 0, n * PAGE_SIZE);
+  outstanding += n;
   if (phys)
     *phys = addr;
   return p;
@@ -21,8 +26,10 @@ void *page_alloc(size_t n, uint64_t max_phys, uint64_t *phys)
 
 void page_free(void *p, size_t n)
 {
-  if (p)
+  if (p) {
     uefi_call_wrapper(uefi_st->BootServices->FreePages, 2, (EFI_PHYSICAL_ADDRESS)(uintptr_t)p, n);
+    outstanding -= n;
+  }
 }
 
 uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p; }

@@ -25,8 +25,9 @@ static void add_unit(struct platform *plat, enum iommu_kind kind, unsigned acpi_
   snprintf(u->source, sizeof(u->source), "%s", source);
 }
 
-/* Parses one table when present; a malformed table is named and left out. */
-#define PARSE_TABLE(sig, fn, out)                                                    \
+/* Parses one table when present; a malformed table is named and left out (and, for an
+ * IOMMU table, remembered: it is not the same as no table). */
+#define PARSE_TABLE(sig, fn, out, unit_kind)                                        \
   do {                                                                               \
     const struct acpi_table_ref *ref_ = acpi_dir_find(&plat->acpi, sig, 0);          \
     if (ref_) {                                                                      \
@@ -36,18 +37,58 @@ static void add_unit(struct platform *plat, enum iommu_kind kind, unsigned acpi_
              (unsigned long long)ref_->phys, ref_->len, acpi_strerror(err_));        \
         memset(out, 0, sizeof(*out));                                                \
         status = err_;                                                               \
+        if ((unit_kind) >= 0)                                                        \
+          note_bad_table(plat, ref_, (enum iommu_kind)(unit_kind), err_);            \
       }                                                                              \
     }                                                                                \
   } while (0)
+
+static void note_bad_table(struct platform *plat, const struct acpi_table_ref *ref,
+                           enum iommu_kind kind, int err)
+{
+  if (plat->n_bad_tables == PLATFORM_MAX_BAD_TABLES)
+    return;
+  struct platform_bad_table *b = &plat->bad_tables[plat->n_bad_tables++];
+  snprintf(b->sig, sizeof(b->sig), "%s", ref->sig);
+  b->kind = kind;
+  b->phys = ref->phys;
+  b->len = ref->len;
+  b->err = err;
+}
+
+static bool picked(const struct initiator_choice *c, const struct pci_dev *d, bool nvme)
+{
+  if (c->at_bdf && (d->segment != c->segment || d->bus != c->bus || d->dev != c->dev || d->fn != c->fn))
+    return false;
+  return nvme ? initiator_is_nvme(d->class_rev)
+              : initiator_is_known(d->vendor, d->device);
+}
+
+/* The initiators of one kind: edu / model engine where the choice allows and one exists
+ * (automatic), otherwise one NVMe controller. Only one: the boot layer takes that one over
+ * from the firmware; every other controller stays a bystander with pass-through. */
+static void pick_initiators(struct platform *plat)
+{
+  const struct initiator_choice *c = &plat->initiator_choice;
+  for (int nvme = 0; nvme < 2 && plat->n_initiators == 0; nvme++) {
+    if ((nvme && c->pick == INITIATOR_PICK_EDU) || (!nvme && c->pick == INITIATOR_PICK_NVME))
+      continue;
+    unsigned limit = nvme ? 1 : PLATFORM_MAX_INITIATORS;
+    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < limit; i++)
+      if (picked(c, &plat->pci.devs[i], nvme))
+        plat->initiators[plat->n_initiators++] = (int)i;
+  }
+}
 
 int platform_discover(struct platform *plat)
 {
   int status = 0;
   char src[48];
-  PARSE_TABLE("MCFG", mcfg_parse, &plat->mcfg);
-  PARSE_TABLE("DMAR", dmar_parse, &plat->dmar);
-  PARSE_TABLE("IVRS", ivrs_parse, &plat->ivrs);
-  PARSE_TABLE("IORT", iort_parse, &plat->iort);
+  plat->n_bad_tables = 0;
+  PARSE_TABLE("MCFG", mcfg_parse, &plat->mcfg, -1);
+  PARSE_TABLE("DMAR", dmar_parse, &plat->dmar, IOMMU_KIND_VTD);
+  PARSE_TABLE("IVRS", ivrs_parse, &plat->ivrs, IOMMU_KIND_AMD);
+  PARSE_TABLE("IORT", iort_parse, &plat->iort, IOMMU_KIND_SMMUV3);
 
   if (plat->iort.num_ids_off_by_one)
     diag("discover: IORT erratum: %u ID mapping pair(s) share a boundary ID (NumIDs written as "
@@ -85,9 +126,7 @@ int platform_discover(struct platform *plat)
       diag("discover: PCI enumeration stopped: %s", pci_strerror(err));
       status = err;
     }
-    for (unsigned i = 0; i < plat->pci.n && plat->n_initiators < PLATFORM_MAX_INITIATORS; i++)
-      if (initiator_is_known(plat->pci.devs[i].vendor, plat->pci.devs[i].device))
-        plat->initiators[plat->n_initiators++] = (int)i;
+    pick_initiators(plat);
     plat->initiator = plat->n_initiators ? plat->initiators[0] : -1;
   }
   return status;

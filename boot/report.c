@@ -86,7 +86,7 @@ void diag_verbose(const char *fmt, ...)
 
 static void record(const char *id, const char *tag, enum result res, const char *fmt, va_list ap)
 {
-  char detail[512];
+  char detail[2048]; /* long enough for every sub-condition block */
   vsnprintf(detail, sizeof(detail), fmt, ap);
   /* TAP: '#' in a description starts a directive; keep evidence text unambiguous. */
   for (char *c = detail; *c; c++)
@@ -250,4 +250,57 @@ unsigned report_end(void)
   }
   printf("# JUNIT-END\n");
   return c.failed;
+}
+
+static void append_name(char *list, size_t len, const char *name)
+{
+  size_t n = strlen(list);
+  if (n < len)
+    snprintf(list + n, len - n, "%s%s", n ? " " : "", name);
+}
+
+bool subcond(struct subconds *s, const char *name, bool ok)
+{
+  if (ok)
+    append_name(s->ok, sizeof(s->ok), name);
+  else
+    append_name(s->failed, sizeof(s->failed), name);
+  return ok;
+}
+
+bool subconds_all_ok(const struct subconds *s) { return s->failed[0] == '\0'; }
+
+void subconds_append(const struct subconds *s, char *buf, size_t len)
+{
+  size_t n = strlen(buf);
+  if (n >= len)
+    return;
+  snprintf(buf + n, len - n, " {%s%s%s%s%s}", s->ok[0] ? "ok: " : "", s->ok,
+           s->ok[0] && s->failed[0] ? "; " : "", s->failed[0] ? "failed: " : "", s->failed);
+}
+
+bool subconds_take(struct subconds *s, char *buf)
+{
+  memset(s, 0, sizeof(*s));
+  size_t n = strlen(buf);
+  char *open = strrchr(buf, '{');
+  if (n == 0 || buf[n - 1] != '}' || open == NULL || strchr(open, '}') != buf + n - 1)
+    return false;
+  buf[n - 1] = '\0';
+  char *ok = strstr(open, "ok: "), *failed = strstr(open, "failed: ");
+  if (failed) {
+    snprintf(s->failed, sizeof(s->failed), "%s", failed + 8);
+    *failed = '\0';
+  }
+  if (ok) {
+    snprintf(s->ok, sizeof(s->ok), "%s", ok + 4);
+    size_t k = strlen(s->ok);
+    while (k && (s->ok[k - 1] == ' ' || s->ok[k - 1] == ';'))
+      s->ok[--k] = '\0';
+  }
+  *open = '\0';
+  n = strlen(buf);
+  while (n && buf[n - 1] == ' ')
+    buf[--n] = '\0';
+  return true;
 }

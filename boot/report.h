@@ -29,4 +29,21 @@ const char *report_junit_xml(size_t *len);
 
 extern bool report_verbose;
 
+/* The sub-conditions one check evaluates, each under a stable short name, printed at the end
+ * of its evidence as " {ok: a b; failed: c}" (either part left out when empty). The
+ * expectation judge (tests/judge_expect.sh) accepts a documented deviation (xfail) only when
+ * the failed part names exactly the sub-conditions the expectation names. */
+struct subconds {
+  char ok[512];
+  char failed[512];
+};
+/* Records name as passed or failed; returns ok. */
+bool subcond(struct subconds *s, const char *name, bool ok);
+bool subconds_all_ok(const struct subconds *s);
+/* Removes a trailing " {ok: ...; failed: ...}" block from buf into s (false: none there),
+ * so a caller can add its own sub-conditions to a block a lower layer wrote. */
+bool subconds_take(struct subconds *s, char *buf);
+/* Appends the " {ok: ...; failed: ...}" block to the NUL-terminated text in buf. */
+void subconds_append(const struct subconds *s, char *buf, size_t len);
+
 #endif

@@ -17,4 +17,10 @@ EFI_STATUS uefi_esp_write(const char *path, const void *buf, UINTN len);
 /* Directory of the loaded image on its volume ("\EFI\BOOT"), ASCII. */
 const char *uefi_image_dir(void);
 
+struct platform;
+/* Takes an NVMe initiator from the firmware's driver (DisconnectController) before any IOMMU
+ * is enabled, or records in plat why not; hands it back (ConnectController) at the end. */
+void uefi_initiator_claim(struct platform *plat);
+void uefi_initiator_unclaim(void);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/mem.h"
 #include "boot/report.h"
 #include "iommu/core/core.h"
 #include "iommu/core/group.h"
@@ -52,19 +53,24 @@ const char *iommu_kind_name(enum iommu_kind kind)
   return "?";
 }
 
-bool iommu_regs_restored(const struct iommu_reg_check *regs, size_t n_regs, char *why, size_t len)
+bool iommu_regs_restored(int err, const struct iommu_reg_check *regs, size_t n_regs, char *why,
+                         size_t len)
 {
-  bool same = true;
+  struct subconds sc = { "", "" };
   size_t n = 0;
-  for (size_t i = 0; i < n_regs && n < len; i++) {
-    if (regs[i].now == regs[i].entry)
+  subcond(&sc, "disable", err == 0);
+  why[0] = '\0';
+  for (size_t i = 0; i < n_regs; i++) {
+    if (subcond(&sc, regs[i].name, regs[i].now == regs[i].entry) || n >= len)
       continue;
-    same = false;
     n += (size_t)snprintf(why + n, len - n, "%s%s reads 0x%llx, entry value 0x%llx", n ? "; " : "",
                           regs[i].name, (unsigned long long)regs[i].now,
                           (unsigned long long)regs[i].entry);
   }
-  return same;
+  if (subconds_all_ok(&sc))
+    return true;
+  subconds_append(&sc, why, len);
+  return false;
 }
 
 const struct iommu_ops *iommu_ops_for(enum iommu_kind kind)
@@ -107,6 +113,7 @@ int iommu_activate(struct platform *plat, struct iommu_unit *unit)
     return IOMMU_OK;
   if (!unit->probed || unit->probe_err)
     return unit->probe_err ? unit->probe_err : IOMMU_ENODEV;
+  unit->pages_at_enable = page_alloc_outstanding();
   int err = unit->ops->enable(unit);
   if (err)
     return err;

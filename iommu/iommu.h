@@ -65,6 +65,11 @@ const char *iommu_fault_kind_name(enum iommu_fault_kind k);
 /* A fault or event record, decoded from the hardware's own format. */
 struct iommu_fault {
   enum iommu_fault_kind kind;
+  /* A second kind the same record describes equally well, because the record format does not
+   * tell them apart (SMMUv3 C_BAD_STE: STE.V=0 or ILLEGAL; AMD-Vi IO_PAGE_FAULT PE=1: the DTE's
+   * IR/IW or a page's permission); IOMMU_FAULT_OTHER when the record is unambiguous. Decided
+   * from the record alone, never from the driver's own tables. */
+  enum iommu_fault_kind alt_kind;
   uint16_t source_id;       /* requester ID / StreamID (low 16 bits) */
   uint32_t stream_id;
   uint64_t addr;            /* faulting input address as recorded (page granular on VT-d) */
@@ -75,6 +80,9 @@ struct iommu_fault {
                              * configuration errors: C_BAD_STE, C_BAD_CD, C_BAD_STREAMID) */
   bool pasid_present;
   uint32_t pasid;
+  /* The record itself breaks its specification (e.g. a legacy-mode reason code from a unit
+   * in scalable mode): what is wrong, or "" when nothing is. Scenarios fail on it. */
+  char format_deviation[64];
 };
 
 /* Deliberate breakage for the fault scenarios; each must end in a recorded fault. */
@@ -139,9 +147,11 @@ struct iommu_reg_check {
   const char *name;
   uint64_t now, entry;
 };
-/* True when every register is back at its entry value; otherwise lists each one that is not
- * ("IQA reads 0x..., entry value 0x...") in why and returns false. */
-bool iommu_regs_restored(const struct iommu_reg_check *regs, size_t n, char *why, size_t len);
+/* True when the disable steps succeeded (err == 0) and every register is back at its entry
+ * value. Otherwise lists each register that is not ("IQA reads 0x..., entry value 0x...") in
+ * why, ends it with the sub-condition block (boot/report.h: "disable" and one per register
+ * name) and returns false. */
+bool iommu_regs_restored(int err, const struct iommu_reg_check *regs, size_t n, char *why, size_t len);
 const struct iommu_ops *iommu_ops_for(enum iommu_kind kind);
 /* Probes every unit the platform lists; a failed probe is recorded in the unit. */
 void iommu_probe_all(struct platform *plat);

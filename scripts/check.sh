@@ -25,6 +25,9 @@ step() {  # name, command...: runs a build step; a failure counts as one failed 
 }
 mkdir -p build
 
+echo "== expectation judge on crafted TAP"
+out=$(bash tests/judge/test_judge.sh 2>&1); echo "$out"; add_counts "$out"
+
 echo "== host unit tests (ASan + UBSan)"
 if step build-host make -j"$jobs" ARCH=host; then
   out=$(make --no-print-directory ARCH=host host-tests 2>&1); echo "$out"; add_counts "$out"
@@ -45,7 +48,7 @@ step build-aarch64 make -j"$jobs" ARCH=aarch64 image || images_ok=0
 if [ $images_ok = 1 ]; then
   echo "== QEMU conformance matrix"
   out=$(bash tests/qemu/run-matrix.sh 2>&1); echo "$out"; add_counts "$out"
-  echo "== differential check (QEMU vs host model)"
+  echo "== differential check (QEMU 7.2, QEMU 10 and the host model)"
   out=$(bash scripts/differential.sh 2>&1); echo "$out"; add_counts "$out"
 fi
 echo "results: build/results/<configuration>.{log,tap,xml}"

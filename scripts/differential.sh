@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Differential check: the same scenario on QEMU and on the host model must get the same
 # verdict and leave the same fault evidence. A model configuration that models a QEMU one
-# says so (QEMU_PAIR=<qemu config> in tests/model/configs/NAME.conf); for each such pair (or
-# the model configurations named) with both results present ($QEMU_RESULTS/<pair>.tap and
-# $MODEL_RESULTS/NAME.tap), every check present in both runs is compared:
+# says so (QEMU_PAIR=<qemu 7.2 config> in tests/model/configs/NAME.conf); its QEMU 10 twin is
+# QEMU10_PAIR=<config>, or else <QEMU_PAIR>-q10 where that configuration exists. For each
+# model configuration with a pair (or those named), every two runs present of the three
+# (QEMU 7.2 $QEMU_RESULTS/<pair>.tap, QEMU 10 $QEMU_RESULTS/<twin>.tap, model
+# $MODEL_RESULTS/NAME.tap) are compared: model with QEMU 7.2, model with QEMU 10, QEMU 7.2
+# with QEMU 10. Every check present in both runs of a comparison is compared:
 #   verdict    pass / fail / skip
 #   faults     for each "fault source S addr A <read|write> reason R (...) [PASID P] [kind]"
 #              in the evidence, in order: source, direction, reason code + kind, PASID
@@ -11,8 +14,9 @@
 #              number >= 0x1000 in the evidence line is named by its order of first appearance
 #              (the first is A1, ...), so "the fault names the IOVA the scenario used" is
 #              compared, not physical addresses, which differ between the two platforms.
-# A disagreement listed in tests/model/known-differences (configuration, check, aspect, cause)
-# is reported as known, with its cause, and not failed. Anything else fails.
+# A disagreement listed in tests/model/known-differences (comparison, check, aspect, cause) is
+# reported as known, with its cause, and not failed; the comparison is named NAME (model vs
+# QEMU 7.2), NAME/qemu10 (model vs QEMU 10) or NAME/qemu7-qemu10. Anything else fails.
 # Last line: "differential: N passed, N failed, N skipped" (agreements, disagreements, known).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -99,38 +103,30 @@ report_diff() {  # cfg key aspect detail
   fi
 }
 
-pair_of() {  # model configuration -> the QEMU configuration it models, or nothing
+pair_of() {  # model configuration -> the QEMU 7.2 configuration it models, or nothing
   local QEMU_PAIR=
   # shellcheck source=/dev/null
   [ -f "$top/tests/model/configs/$1.conf" ] && . "$top/tests/model/configs/$1.conf"
   echo "$QEMU_PAIR"
 }
 
-configs=("$@")
-if [ ${#configs[@]} -eq 0 ]; then
-  for f in "$top"/tests/model/configs/*.conf; do
-    c=$(basename "$f" .conf)
-    [ -n "$(pair_of "$c")" ] && configs+=("$c")
-  done
-fi
+pair10_of() {  # model configuration -> its QEMU 10 twin, or nothing
+  local QEMU_PAIR= QEMU10_PAIR=
+  # shellcheck source=/dev/null
+  [ -f "$top/tests/model/configs/$1.conf" ] && . "$top/tests/model/configs/$1.conf"
+  if [ -z "$QEMU10_PAIR" ] && [ -n "$QEMU_PAIR" ] && [ -f "$top/tests/qemu/configs/$QEMU_PAIR-q10.conf" ]; then
+    QEMU10_PAIR=$QEMU_PAIR-q10
+  fi
+  echo "$QEMU10_PAIR"
+}
 
-for cfg in "${configs[@]}"; do
-  qcfg=$(pair_of "$cfg")
-  if [ -z "$qcfg" ]; then
-    echo "differential $cfg: tests/model/configs/$cfg.conf names no QEMU_PAIR"
-    disagreed=$((disagreed + 1))
-    continue
-  fi
-  if [ ! -f "$qemu_dir/$qcfg.tap" ] || [ ! -f "$model_dir/$cfg.tap" ]; then
-    echo "differential $cfg: missing $qemu_dir/$qcfg.tap (run the QEMU matrix) or $model_dir/$cfg.tap (run the model matrix)"
-    disagreed=$((disagreed + 1))
-    continue
-  fi
-  echo "differential $cfg: QEMU $qemu_dir/$qcfg.tap vs model $model_dir/$cfg.tap"
+compare_runs() {  # comparison label, left name, left TAP, right name, right TAP
+  local label=$1 ln=$2 lt=$3 rn=$4 rt=$5 key qv mv qf mf ok a k common only_q only_m
+  echo "differential $label: $ln $lt vs $rn $rt"
   unset Q_V Q_E M_V M_E
-  declare -A Q_V Q_E M_V M_E
-  parse_tap "$qemu_dir/$qcfg.tap" Q
-  parse_tap "$model_dir/$cfg.tap" M
+  declare -gA Q_V Q_E M_V M_E
+  parse_tap "$lt" Q
+  parse_tap "$rt" M
   common=0
   for key in "${!Q_V[@]}"; do
     [ -n "${M_V[$key]:-}" ] || continue
@@ -142,7 +138,7 @@ for cfg in "${configs[@]}"; do
     qv=${Q_V[$key]} mv=${M_V[$key]}
     ok=1
     if [ "$qv" != "$mv" ]; then
-      report_diff "$cfg" "$key" verdict "QEMU $qv, model $mv"
+      report_diff "$label" "$key" verdict "$ln $qv, $rn $mv"
       ok=0
     fi
     qf=$(faults_of "${Q_E[$key]}")
@@ -150,7 +146,7 @@ for cfg in "${configs[@]}"; do
     # A skipped check has no evidence to compare (its verdict was compared above).
     if [ "$qv" != skip ] && [ "$mv" != skip ] && [ "$qf" != "$mf" ]; then
       for a in $(aspect_of "$qf" "$mf"); do
-        report_diff "$cfg" "$key" "$a" "QEMU $(field_list "$qf" "$a") model $(field_list "$mf" "$a")"
+        report_diff "$label" "$key" "$a" "$ln $(field_list "$qf" "$a") $rn $(field_list "$mf" "$a")"
       done
       ok=0
     fi
@@ -160,11 +156,43 @@ for cfg in "${configs[@]}"; do
     fi
   done
   only_q=$(( ${#Q_V[@]} - common )) only_m=$(( ${#M_V[@]} - common ))
-  echo "  $common checks in both runs ($only_q only on QEMU, $only_m only on the model)"
+  echo "  $common checks in both runs ($only_q only on $ln, $only_m only on $rn)"
   for k in "${!known_cause[@]}"; do
-    [[ $k == "$cfg "* ]] && [ -z "${known_seen[$k]:-}" ] &&
-      echo "  note      listed in $(basename "$known_file") but not seen (QEMU fixed?): ${k#"$cfg "}"
+    [[ $k == "$label "* ]] && [ -z "${known_seen[$k]:-}" ] &&
+      echo "  note      listed in $(basename "$known_file") but not seen (QEMU fixed?): ${k#"$label "}"
   done
+}
+
+have() {  # results file -> true when present; otherwise counts a disagreement and says which
+  [ -f "$1" ] && return 0
+  echo "differential: missing $1 (run the QEMU matrix / the model matrix)"
+  disagreed=$((disagreed + 1))
+  return 1
+}
+
+configs=("$@")
+if [ ${#configs[@]} -eq 0 ]; then
+  for f in "$top"/tests/model/configs/*.conf; do
+    c=$(basename "$f" .conf)
+    [ -n "$(pair_of "$c")$(pair10_of "$c")" ] && configs+=("$c")
+  done
+fi
+
+for cfg in "${configs[@]}"; do
+  q7=$(pair_of "$cfg") q10=$(pair10_of "$cfg")
+  if [ -z "$q7$q10" ]; then
+    echo "differential $cfg: tests/model/configs/$cfg.conf names no QEMU_PAIR or QEMU10_PAIR"
+    disagreed=$((disagreed + 1))
+    continue
+  fi
+  m_tap=$model_dir/$cfg.tap
+  have "$m_tap" || continue
+  q7_tap= q10_tap=
+  [ -n "$q7" ] && have "$qemu_dir/$q7.tap" && q7_tap=$qemu_dir/$q7.tap
+  [ -n "$q10" ] && have "$qemu_dir/$q10.tap" && q10_tap=$qemu_dir/$q10.tap
+  [ -n "$q7_tap" ] && compare_runs "$cfg" "QEMU" "$q7_tap" "model" "$m_tap"
+  [ -n "$q10_tap" ] && compare_runs "$cfg/qemu10" "QEMU10" "$q10_tap" "model" "$m_tap"
+  [ -n "$q7_tap" ] && [ -n "$q10_tap" ] && compare_runs "$cfg/qemu7-qemu10" "QEMU7" "$q7_tap" "QEMU10" "$q10_tap"
 done
 echo "differential: $agreed passed, $disagreed failed, $known skipped"
 [ $disagreed -eq 0 ]

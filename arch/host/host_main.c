@@ -78,6 +78,7 @@ int main(int argc, char **argv)
   if (opt.error[0])
     diag("options: %s (ignored)", opt.error);
   struct platform *plat = sys.plat;
+  plat->initiator_choice = opt.initiator; /* as efi_main.c */
   if (host_system_discover(&sys)) {
     diag("ACPI: no usable RSDP/XSDT (%s): nothing can be discovered", acpi_strerror(sys.acpi_err));
   } else {
@@ -86,7 +87,7 @@ int main(int argc, char **argv)
     if (opt.dump_acpi)
       suite_dump_acpi(&plat->acpi);
   }
-  if (plat->n_iommus == 0)
+  if (plat->n_iommus == 0 && plat->n_bad_tables == 0)
     diag("no IOMMU described by ACPI: discovery scenarios will skip");
 
   suite_run(plat, &opt);

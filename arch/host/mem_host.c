@@ -59,6 +59,7 @@ static void arena_init(void)
 uint64_t host_mem_base(void) { return arena_base; }
 uint64_t host_mem_size(void) { return arena_bytes; }
 unsigned host_mem_pages_in_use(void) { return in_use; }
+uint64_t page_alloc_outstanding(void) { return in_use; }
 
 static bool page_used(size_t i) { return (used[i / 64] >> (i % 64)) & 1; }
 static void mark(size_t i, bool on)

@@ -243,7 +243,7 @@ static int amd_disable(struct iommu_unit *u, char *why, size_t len)
     { "EvtTail", mmio_read64(b + AMD_MMIO_EVT_TAIL), a->entry.evt_tail },
     { "Status", mmio_read64(b + AMD_MMIO_STATUS) & 0xffff, a->entry.status & 0xffff },
   };
-  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
+  bool same = iommu_regs_restored(err, regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
     snprintf(why, len, "Control, DevTabBase, CmdBufBase, EvtLogBase, exclusion range, command and "
              "event head/tail, Status back to their entry values; tables freed");
@@ -398,15 +398,7 @@ static int amd_drain_faults(struct iommu_unit *u, struct iommu_fault *out, unsig
     unsigned k = amd_evt_read(a, evs, AMD_EVT_WINDOW, &ovf);
     *overflow = *overflow || ovf;
     for (unsigned i = 0; i < k && *n < max; i++) {
-      struct iommu_fault *f = &out[(*n)++];
-      amd_event_to_fault(&evs[i], f);
-      /* A page fault from a device whose entry the driver set to blocked means the device
-       * is not set up (Mode 0 with IR = IW = 0 refuses every access). */
-      if (evs[i].type == AMD_EVT_IO_PAGE_FAULT && a->devtab && evs[i].devid < a->n_devids &&
-          amd_dte_is_blocked(dte(a, evs[i].devid))) {
-        f->kind = IOMMU_FAULT_NO_CONTEXT;
-        snprintf(f->reason_name, sizeof(f->reason_name), "IO_PAGE_FAULT: DTE blocks the device");
-      }
+      amd_event_to_fault(&evs[i], &out[(*n)++]);
     }
     if (k < AMD_EVT_WINDOW)
       break;

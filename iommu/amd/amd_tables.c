@@ -200,8 +200,11 @@ void amd_event_to_fault(const struct amd_event *ev, struct iommu_fault *f)
       f->kind = IOMMU_FAULT_TRANSLATION;
       detail = ": not present";
     } else if (ev->flags & AMD_EVF_PE) {
+      /* The DTE's IR/IW (a device not set up: Mode 0, IR = IW = 0 refuses everything) and a
+       * page's permission give the same record (2.5.3); it does not say which. */
       f->kind = (ev->flags & AMD_EVF_RW) ? IOMMU_FAULT_PERM_WRITE : IOMMU_FAULT_PERM_READ;
-      detail = ": permission";
+      f->alt_kind = IOMMU_FAULT_NO_CONTEXT;
+      detail = ": permission (DTE IR/IW or page)";
     } else {
       /* Present, no permission violation, no reserved bit: an invalid level, page size or
        * skipped-level address in the walk. */

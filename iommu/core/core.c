@@ -2,9 +2,12 @@
  * and sync, device bookkeeping; the drivers are reached only from here. */
 #include "iommu/core/core.h"
 
-#include "iommu/core/group.h"
-
+#include <stdio.h>
 #include <string.h>
+
+#include "boot/mem.h"
+#include "boot/report.h"
+#include "iommu/core/group.h"
 
 /* Devices seen by the core: the initiators and the bystanders of every active unit. */
 #define CORE_MAX_DEVICES 512
@@ -260,7 +263,16 @@ int iommu_inject_revert(struct iommu_device *dev, enum iommu_inject what)
   return dev->unit->ops->inject_revert(dev->unit, what, dev->rid);
 }
 
-int iommu_restore_unit(struct iommu_unit *unit, char *why, size_t why_len)
+/* Other units enabled after this one also hold pages: the count then proves nothing. */
+static bool only_active_unit(const struct platform *plat, const struct iommu_unit *unit)
+{
+  for (unsigned i = 0; plat && i < plat->n_iommus; i++)
+    if (&plat->iommus[i] != unit && plat->iommus[i].active)
+      return false;
+  return true;
+}
+
+int iommu_restore_unit(struct platform *plat, struct iommu_unit *unit, char *why, size_t why_len)
 {
   if (!unit->active)
     return IOMMU_ENODEV;
@@ -268,5 +280,23 @@ int iommu_restore_unit(struct iommu_unit *unit, char *why, size_t why_len)
   unit->active = false;
   unit->disabled_by_restore = true;
   iommu_core_forget_unit(unit);
+  /* "Tables gone" is observed in the page allocator: every page the unit's enable and its
+   * domains took is back (bystander domains hold no pages). */
+  if (only_active_unit(plat, unit)) {
+    uint64_t now = page_alloc_outstanding();
+    struct subconds sc;
+    bool had = subconds_take(&sc, why);
+    bool freed = subcond(&sc, "tables-freed", now <= unit->pages_at_enable);
+    size_t n = strlen(why);
+    if (!freed)
+      snprintf(why + n, why_len - n, "%s%llu page(s) still allocated since enable", n ? "; " : "",
+               (unsigned long long)(now - unit->pages_at_enable));
+    else if (n < why_len)
+      snprintf(why + n, why_len - n, "%severy page allocated since enable is freed", n ? "; " : "");
+    if (had || !freed)
+      subconds_append(&sc, why, why_len);
+    if (!freed && !err)
+      err = IOMMU_EBADREG;
+  }
   return err;
 }

@@ -80,8 +80,9 @@ bool iommu_can_inject(const struct iommu_unit *unit);
 int iommu_inject(struct iommu_device *dev, enum iommu_inject what);
 int iommu_inject_revert(struct iommu_device *dev, enum iommu_inject what);
 /* Hands the unit back now (state.restore): registers to their entry values, tables freed,
- * every device of the unit forgotten as blocked. */
-int iommu_restore_unit(struct iommu_unit *unit, char *why, size_t why_len);
+ * every device of the unit forgotten as blocked, and every page allocated since enable
+ * freed (sub-condition tables-freed, checked where no other unit is active). */
+int iommu_restore_unit(struct platform *plat, struct iommu_unit *unit, char *why, size_t why_len);
 /* Every device of the unit is blocked again (the unit was handed back). */
 void iommu_core_forget_unit(const struct iommu_unit *unit);
 

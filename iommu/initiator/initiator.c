@@ -10,6 +10,11 @@ const char *initiator_strerror(int err)
   case INITIATOR_ENODEV: return "INITIATOR_ENODEV";
   case INITIATOR_ERANGE: return "INITIATOR_ERANGE";
   case INITIATOR_ENOPASID: return "INITIATOR_ENOPASID";
+  case INITIATOR_EFATAL: return "INITIATOR_EFATAL";
+  case INITIATOR_EBUSY: return "INITIATOR_EBUSY";
+  case INITIATOR_ECMD: return "INITIATOR_ECMD";
+  case INITIATOR_ENOTREADY: return "INITIATOR_ENOTREADY";
+  case INITIATOR_ENOTSUP: return "INITIATOR_ENOTSUP";
   default: return "INITIATOR_E?";
   }
 }
@@ -18,6 +23,20 @@ bool initiator_is_known(uint16_t vendor, uint16_t device)
 {
   return (vendor == EDU_PCI_VENDOR && device == EDU_PCI_DEVICE) ||
          (vendor == MODEL_ENGINE_PCI_VENDOR && device == MODEL_ENGINE_PCI_DEVICE);
+}
+
+bool initiator_is_nvme(uint32_t class_rev)
+{
+  return (class_rev >> 8) == NVME_PCI_CLASS;
+}
+
+const char *initiator_kind_name(const struct pci_dev *d)
+{
+  if (d->vendor == EDU_PCI_VENDOR && d->device == EDU_PCI_DEVICE)
+    return "edu";
+  if (d->vendor == MODEL_ENGINE_PCI_VENDOR && d->device == MODEL_ENGINE_PCI_DEVICE)
+    return "model-engine";
+  return initiator_is_nvme(d->class_rev) ? "nvme" : "?";
 }
 
 /* The driver lets go of the device: IOMMU group listeners hear the unbind. */
@@ -38,6 +57,8 @@ int initiator_open(struct platform *plat, unsigned index, unsigned addr_bits_hin
     err = edu_open(plat, d, addr_bits_hint, out);
   else if (d->vendor == MODEL_ENGINE_PCI_VENDOR && d->device == MODEL_ENGINE_PCI_DEVICE)
     err = model_engine_open(plat, d, addr_bits_hint, out);
+  else if (initiator_is_nvme(d->class_rev))
+    err = nvme_open(plat, d, out);
   if (err)
     return err;
   out->driver_release = out->release;

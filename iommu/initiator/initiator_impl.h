@@ -12,6 +12,10 @@
 #define MODEL_ENGINE_PCI_VENDOR 0x1b36
 #define MODEL_ENGINE_PCI_DEVICE 0x0bad
 
+/* NVM Express I/O controllers: mass storage, non-volatile memory, NVMe interface. */
+#define NVME_PCI_CLASS 0x010802u
+
+int nvme_open(struct platform *plat, const struct pci_dev *d, struct dma_initiator *out);
 int edu_open(struct platform *plat, const struct pci_dev *d, unsigned addr_bits_hint,
              struct dma_initiator *out);
 int model_engine_open(struct platform *plat, const struct pci_dev *d, unsigned addr_bits_hint,

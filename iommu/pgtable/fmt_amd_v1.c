@@ -78,24 +78,15 @@ static void v1_decode(const struct pt *pt, uint64_t e, unsigned level, struct pt
   out->addr = e & V1_ADDR & ~(out->size - 1);
 }
 
-static bool v1_dirty(const struct pt *pt, uint64_t e)
-{
-  (void)pt;
-  return (e & V1_D) != 0;
-}
-
-static uint64_t v1_clean(const struct pt *pt, uint64_t e)
-{
-  (void)pt;
-  return e & ~V1_D;
-}
-
 const struct pt_format pt_fmt_amd_v1 = {
   .name = "amd-v1",
   .leaf_sizes = v1_leaf_sizes,
   .encode_table = v1_table,
   .encode_leaf = v1_leaf,
   .decode = v1_decode,
-  .leaf_dirty = v1_dirty,
-  .leaf_clean = v1_clean,
+  .addr_field = V1_ADDR,
+  .dirty_mask = V1_D,
+  .dirty_match = V1_D,
+  .clean_clear = V1_D,
+  .replica_mask = V1_NL_MASK,
 };

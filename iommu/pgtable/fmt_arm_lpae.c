@@ -90,28 +90,18 @@ static void arm_decode(const struct pt *pt, uint64_t e, unsigned level, struct p
     out->prot = PT_READ | ((!(e & ARM_AP_RDONLY) || (e & ARM_DBM)) ? PT_WRITE : 0);
 }
 
-static bool arm_dirty(const struct pt *pt, uint64_t e)
-{
-  if (!(e & ARM_DBM))
-    return false; /* only DBM entries change state under hardware management */
-  return is_s2(pt) ? (e & ARM_S2AP_W) != 0 : !(e & ARM_AP_RDONLY);
-}
-
-static uint64_t arm_clean(const struct pt *pt, uint64_t e)
-{
-  if (!(e & ARM_DBM))
-    return e;
-  return is_s2(pt) ? e & ~ARM_S2AP_W : e | ARM_AP_RDONLY;
-}
-
 const struct pt_format pt_fmt_arm_s1 = {
   .name = "arm-lpae-s1",
   .leaf_sizes = arm_leaf_sizes,
   .encode_table = arm_table,
   .encode_leaf = arm_leaf,
   .decode = arm_decode,
-  .leaf_dirty = arm_dirty,
-  .leaf_clean = arm_clean,
+  /* Only DBM leaves change state under hardware management: writable-dirty is DBM with
+   * AP[2] clear; cleaning sets AP[2] again. */
+  .addr_field = ARM_OA,
+  .dirty_mask = ARM_DBM | ARM_AP_RDONLY,
+  .dirty_match = ARM_DBM,
+  .clean_set = ARM_AP_RDONLY,
   .write_implies_read = true,
 };
 
@@ -121,6 +111,9 @@ const struct pt_format pt_fmt_arm_s2 = {
   .encode_table = arm_table,
   .encode_leaf = arm_leaf,
   .decode = arm_decode,
-  .leaf_dirty = arm_dirty,
-  .leaf_clean = arm_clean,
+  /* Writable-dirty is DBM with S2AP[1] set; cleaning clears S2AP[1]. */
+  .addr_field = ARM_OA,
+  .dirty_mask = ARM_DBM | ARM_S2AP_W,
+  .dirty_match = ARM_DBM | ARM_S2AP_W,
+  .clean_clear = ARM_S2AP_W,
 };

@@ -5,7 +5,7 @@
  * on U/S at every level) and A is preset. D is preset on writable leaves, so the walker
  * never has to write the tables, unless the table tracks dirty state: then writable leaves
  * start clean and hardware sets D on the first write. Present means readable. */
-#include "iommu/pgtable/pgtable.h"
+#include "iommu/pgtable/fmt_ps.h"
 
 #define X86_P (1ull << 0)
 #define X86_RW (1ull << 1)
@@ -14,12 +14,6 @@
 #define X86_D (1ull << 6)
 #define X86_PS (1ull << 7)
 #define X86_ADDR 0x000ffffffffff000ull
-
-static uint64_t x86_leaf_sizes(const struct pt *pt, unsigned level)
-{
-  (void)pt;
-  return level <= 3 ? 1ull << (12 + 9 * (level - 1)) : 0;
-}
 
 static uint64_t x86_table(const struct pt *pt, uint64_t next_phys, unsigned level)
 {
@@ -39,42 +33,23 @@ static uint64_t x86_leaf(const struct pt *pt, uint64_t phys, uint64_t size, unsi
 
 static void x86_decode(const struct pt *pt, uint64_t e, unsigned level, struct pt_entry *out)
 {
-  *out = (struct pt_entry){ .kind = PT_ENTRY_NONE };
-  if (!(e & X86_P))
-    return;
-  out->prot = PT_READ | ((e & X86_RW) ? PT_WRITE : 0);
-  if (level == 1 || (e & X86_PS)) {
-    if (level > 3)
-      return; /* PS above 1 GiB is reserved */
-    out->kind = PT_ENTRY_LEAF;
-    out->size = pt_level_size(pt, level);
-    out->addr = e & X86_ADDR & ~(out->size - 1);
+  if (!(e & X86_P)) {
+    *out = (struct pt_entry){ .kind = PT_ENTRY_NONE };
     return;
   }
-  out->kind = PT_ENTRY_TABLE;
-  out->addr = e & X86_ADDR;
-  out->next_level = level - 1;
-}
-
-static bool x86_dirty(const struct pt *pt, uint64_t e)
-{
-  (void)pt;
-  return (e & X86_D) != 0;
-}
-
-static uint64_t x86_clean(const struct pt *pt, uint64_t e)
-{
-  (void)pt;
-  return e & ~X86_D;
+  unsigned prot = PT_READ | ((e & X86_RW) ? PT_WRITE : 0);
+  pt_ps_decode(pt, e, level, (e & X86_PS) != 0, X86_ADDR, prot, out);
 }
 
 const struct pt_format pt_fmt_x86_64 = {
   .name = "x86-64",
-  .leaf_sizes = x86_leaf_sizes,
+  .leaf_sizes = pt_ps_leaf_sizes,
   .encode_table = x86_table,
   .encode_leaf = x86_leaf,
   .decode = x86_decode,
-  .leaf_dirty = x86_dirty,
-  .leaf_clean = x86_clean,
+  .addr_field = X86_ADDR,
+  .dirty_mask = X86_D,
+  .dirty_match = X86_D,
+  .clean_clear = X86_D,
   .write_implies_read = true,
 };

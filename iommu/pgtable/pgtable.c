@@ -42,7 +42,57 @@ static bool fits(const struct pt *pt, uint64_t last)
   return pt->cfg.ias >= 64 || (last >> pt->cfg.ias) == 0;
 }
 
-/* A zeroed table of one granule, aligned to the granule. */
+/* The occupancy bitmap that follows each table (struct pt_alloc). */
+static uint64_t *occupancy(const struct pt *pt, const uint64_t *table)
+{
+  return (uint64_t *)(void *)((uint8_t *)(uintptr_t)table + ((size_t)1 << pt->cfg.granule_shift));
+}
+
+/* Marks slots [idx, idx + n) used or free in the occupancy bitmap, a word at a time. */
+static void mark(const struct pt *pt, const uint64_t *table, unsigned idx, unsigned n, bool used)
+{
+  uint64_t *occ = occupancy(pt, table);
+  while (n) {
+    unsigned bit = idx % 64, take = 64 - bit < n ? 64 - bit : n;
+    uint64_t m = (take == 64 ? ~0ull : ((1ull << take) - 1)) << bit;
+    if (used)
+      occ[idx / 64] |= m;
+    else
+      occ[idx / 64] &= ~m;
+    idx += take;
+    n -= take;
+  }
+}
+
+/* Stores entries [idx, idx + n): e, e + step, e + 2 * step, ... (0: clears them). */
+static void store(const struct pt *pt, uint64_t *table, unsigned idx, unsigned n, uint64_t e,
+                  uint64_t step)
+{
+  if (e == 0) {
+    memset(&table[idx], 0, n * sizeof(uint64_t));
+  } else {
+    for (unsigned i = 0; i < n; i++, e += step)
+      table[idx + i] = e;
+  }
+  mark(pt, table, idx, n, e != 0);
+}
+
+/* The first non-zero slot in [from, end), or end. */
+static unsigned next_used(const struct pt *pt, const uint64_t *table, unsigned from, unsigned end)
+{
+  const uint64_t *occ = occupancy(pt, table);
+  while (from < end) {
+    uint64_t w = occ[from / 64] >> (from % 64);
+    if (w) {
+      unsigned at = from + (unsigned)__builtin_ctzll(w);
+      return at < end ? at : end;
+    }
+    from = (from / 64 + 1) * 64;
+  }
+  return end;
+}
+
+/* A zeroed table of one granule, aligned to the granule, with its bitmap behind it. */
 static uint64_t *table_alloc(struct pt *pt, uint64_t *phys)
 {
   if (pt->n_allocs == pt->cap_allocs) {
@@ -55,7 +105,8 @@ static uint64_t *table_alloc(struct pt *pt, uint64_t *phys)
   }
   size_t bytes = (size_t)1 << pt->cfg.granule_shift;
   size_t want = bytes / PAGE_SIZE;
-  size_t pages = want == 1 ? 1 : 2 * want - 1; /* room to align up to the granule */
+  /* room to align up to the granule, then the bitmap (entries / 8 bytes, one page at most) */
+  size_t pages = (want == 1 ? 1 : 2 * want - 1) + 1;
   uint64_t p;
   uint8_t *mem = page_alloc(pages, UINT64_MAX, &p);
   if (mem == NULL)
@@ -181,16 +232,13 @@ static int map_level(struct pt *pt, uint64_t *table, unsigned level, uint64_t io
       uint64_t room = (last - iova - (size - 1)) / size + 1; /* whole leaves up to last */
       while (idx + n < slots && n < room && table[idx + n] == 0)
         n++;
-      for (unsigned i = 0; i < n; i++)
-        table[idx + i] = e + (uint64_t)i * size;
+      store(pt, table, idx, n, e, size);
       span_add(&written, idx, idx + n - 1);
       pt->stats.entries_written += n;
       *done += (uint64_t)n * size;
       step_last = iova + (uint64_t)n * size - 1;
     } else if (size) {
-      uint64_t e = f->encode_leaf(pt, phys, size, prot, level);
-      for (unsigned i = 0; i < count; i++)
-        table[idx + i] = e;
+      store(pt, table, idx, count, f->encode_leaf(pt, phys, size, prot, level), 0);
       span_add(&written, idx, idx + count - 1);
       pt->stats.entries_written += count;
       *done += size;
@@ -210,7 +258,7 @@ static int map_level(struct pt *pt, uint64_t *table, unsigned level, uint64_t io
           err = IOMMU_ENOMEM;
           goto out;
         }
-        table[idx] = f->encode_table(pt, next_phys, level);
+        store(pt, table, idx, 1, f->encode_table(pt, next_phys, level), 0);
         span_add(&written, idx, idx);
         pt->stats.entries_written++;
       } else if (d.kind == PT_ENTRY_LEAF || d.next_level != level - 1) {
@@ -258,9 +306,12 @@ int pt_map_range(struct pt *pt, uint64_t iova, uint64_t phys, uint64_t size, uns
 
 /* ---- range visits: unmap, dirty harvest, hole check ---- */
 struct visit {
-  /* A leaf whose count slots start at slots[0]; returns true when it changed them. */
-  bool (*leaf)(struct visit *v, const struct pt *pt, uint64_t *slots, unsigned count,
-               uint64_t base, uint64_t size);
+  /* A leaf whose count slots start at slots[first]; returns true when it changed them. */
+  bool (*leaf)(struct visit *v, const struct pt *pt, uint64_t *table, unsigned first,
+               unsigned count, uint64_t base, uint64_t size);
+  /* Optional: count same-shape slot-sized leaves at once (no per-leaf work needed). */
+  bool (*run)(struct visit *v, const struct pt *pt, uint64_t *table, unsigned first,
+              unsigned count, uint64_t base, uint64_t span);
   void (*hole)(struct visit *v, uint64_t iova, uint64_t last);
   uint64_t bytes;
   bool found_hole;
@@ -269,37 +320,94 @@ struct visit {
   bool clear;
 };
 
+/* Decodes e, reusing the previous leaf of this level when only the address differs (runs of
+ * same-size leaves decode once). */
+struct decode_cache {
+  uint64_t flags;
+  struct pt_entry d;
+  bool valid;
+};
+
+static void decode_at(const struct pt *pt, uint64_t e, unsigned level, struct decode_cache *c,
+                      struct pt_entry *d)
+{
+  const struct pt_format *f = pt->cfg.fmt;
+  uint64_t flags = e & ~f->addr_field;
+  if (c->valid && flags == c->flags) {
+    *d = c->d;
+    d->addr = e & f->addr_field & ~(d->size - 1);
+    return;
+  }
+  f->decode(pt, e, level, d);
+  c->valid = d->kind == PT_ENTRY_LEAF && d->size == pt_level_size(pt, level);
+  c->flags = flags;
+  c->d = *d;
+}
+
+/* The IOVA slot idx of this table starts at, given one IOVA inside the table's coverage. */
+static uint64_t slot_iova(const struct pt *pt, uint64_t inside, unsigned level, unsigned idx)
+{
+  unsigned shift = level_shift(pt, level);
+  unsigned cover = shift + pt->stride;
+  uint64_t base = cover >= 64 ? 0 : inside & ~((1ull << cover) - 1);
+  return base + ((uint64_t)idx << shift);
+}
+
 static void visit_level(const struct pt *pt, uint64_t *table, unsigned level, uint64_t iova,
                         uint64_t last, struct visit *v)
 {
-  const struct pt_format *f = pt->cfg.fmt;
   uint64_t span = pt_level_size(pt, level);
+  unsigned end = index_at(pt, last, level) + 1;
   struct dirty_span written = { 0, 0, false };
+  struct decode_cache cache = { .valid = false };
+  unsigned idx = index_at(pt, iova, level);
   for (;;) {
-    unsigned idx = index_at(pt, iova, level);
+    unsigned used = next_used(pt, table, idx, end);
+    uint64_t at = used < end ? slot_iova(pt, iova, level, used) : 0;
+    if (v->hole && (used == end || at > iova))
+      v->hole(v, iova, used == end ? last : at - 1);
+    if (used == end)
+      break;
+    if (at > iova)
+      iova = at;
     uint64_t chunk_last = (iova | (span - 1)) < last ? (iova | (span - 1)) : last;
     uint64_t step_last = chunk_last;
-    struct pt_entry d = { .kind = PT_ENTRY_NONE };
-    if (table[idx] != 0) /* zero is not present in every format: no decode needed */
-      f->decode(pt, table[idx], level, &d);
-    if (d.kind == PT_ENTRY_NONE) {
-      if (v->hole)
-        v->hole(v, iova, chunk_last);
-    } else if (d.kind == PT_ENTRY_TABLE) {
+    struct pt_entry d;
+    decode_at(pt, table[used], level, &cache, &d);
+    if (d.kind == PT_ENTRY_TABLE) {
       if (d.next_level >= 1 && d.next_level < level)
         visit_level(pt, phys_to_virt(d.addr), d.next_level, iova, chunk_last, v);
-    } else {
+    } else if (d.kind == PT_ENTRY_LEAF) {
       /* Replicated pages (larger than a slot) start at their first replica. */
       uint64_t base = iova & ~(d.size - 1);
       unsigned count = d.size > span ? (unsigned)(d.size / span) : 1;
-      unsigned first = count > 1 ? index_at(pt, base, level) : idx;
-      if (v->leaf(v, pt, &table[first], count, base, d.size))
+      unsigned first = count > 1 ? index_at(pt, base, level) : used;
+      if (count == 1 && v->run) {
+        /* the same leaf shape in the following slots, inside the range: one call for all */
+        unsigned last_idx = index_at(pt, last, level);
+        while (first + count <= last_idx &&
+               (table[first + count] & ~pt->cfg.fmt->addr_field) == cache.flags && cache.valid)
+          count++;
+      }
+      if (count > 1 && d.size == span) {
+        if (v->run(v, pt, table, first, count, base, span))
+          span_add(&written, first, first + count - 1);
+        step_last = base + (uint64_t)count * span - 1;
+      } else if (v->leaf(v, pt, table, first, count, base, d.size))
         span_add(&written, first, first + count - 1);
-      step_last = base + d.size - 1 > chunk_last ? base + d.size - 1 : chunk_last;
+      if (base + d.size - 1 > step_last)
+        step_last = base + d.size - 1;
+      if (step_last > last)
+        step_last = last;
+    } else if (v->hole) {
+      v->hole(v, iova, chunk_last); /* a malformed entry translates nothing */
     }
     if (step_last >= last)
       break;
     iova = step_last + 1;
+    idx = index_at(pt, iova, level);
+    if (idx == 0)
+      break; /* wrapped past this table's coverage */
   }
   span_sync(pt, table, &written);
 }
@@ -307,21 +415,28 @@ static void visit_level(const struct pt *pt, uint64_t *table, unsigned level, ui
 static bool leaf_is_dirty(const struct pt *pt, const uint64_t *slots, unsigned count)
 {
   const struct pt_format *f = pt->cfg.fmt;
-  if (f->leaf_dirty == NULL)
-    return false;
-  for (unsigned i = 0; i < count; i++) /* hardware marks the replica it walked */
-    if (f->leaf_dirty(pt, slots[i]))
+  for (unsigned i = 0; f->dirty_mask && i < count; i++) /* hardware marks the replica it walked */
+    if ((slots[i] & f->dirty_mask) == f->dirty_match)
       return true;
   return false;
 }
 
-static bool unmap_leaf(struct visit *v, const struct pt *pt, uint64_t *slots, unsigned count,
-                       uint64_t base, uint64_t size)
+static bool unmap_leaf(struct visit *v, const struct pt *pt, uint64_t *table, unsigned first,
+                       unsigned count, uint64_t base, uint64_t size)
 {
-  if (v->fn && leaf_is_dirty(pt, slots, count))
+  if (v->fn && leaf_is_dirty(pt, &table[first], count))
     v->fn(v->ctx, base, size);
-  memset(slots, 0, count * sizeof(uint64_t));
+  store(pt, table, first, count, 0, 0);
   v->bytes += size;
+  return true;
+}
+
+static bool unmap_run(struct visit *v, const struct pt *pt, uint64_t *table, unsigned first,
+                      unsigned count, uint64_t base, uint64_t span)
+{
+  (void)base;
+  store(pt, table, first, count, 0, 0);
+  v->bytes += (uint64_t)count * span;
   return true;
 }
 
@@ -354,23 +469,102 @@ int pt_unmap_range(struct pt *pt, uint64_t iova, uint64_t size, uint64_t *unmapp
   int err = check_ends(pt, iova, last);
   if (err)
     return err;
-  struct visit v = { .leaf = unmap_leaf, .fn = dirty_fn, .ctx = ctx };
+  /* Without dirty read-back, runs of pages are cleared without a look at each. */
+  struct visit v = { .leaf = unmap_leaf, .run = dirty_fn ? NULL : unmap_run, .fn = dirty_fn,
+                     .ctx = ctx };
   visit_level(pt, pt->root, pt->levels, iova, last, &v);
   *unmapped = v.bytes;
   return v.bytes ? IOMMU_OK : IOMMU_ENOENT;
 }
 
-static bool harvest_leaf(struct visit *v, const struct pt *pt, uint64_t *slots, unsigned count,
-                         uint64_t base, uint64_t size)
+/* Harvest: a dedicated walk, since it runs over every mapped entry of a tracked range. At
+ * level 1 every used slot is a leaf, so entries are tested as data, without a decode. */
+struct harvest {
+  pt_range_fn fn;
+  void *ctx;
+  bool clear;
+};
+
+static void report_dirty(const struct pt *pt, uint64_t *table, unsigned level, unsigned idx,
+                         uint64_t inside, struct harvest *h, struct dirty_span *written)
 {
-  if (!leaf_is_dirty(pt, slots, count))
-    return false;
-  v->fn(v->ctx, base, size);
-  if (!v->clear)
-    return false;
+  const struct pt_format *f = pt->cfg.fmt;
+  struct pt_entry d;
+  f->decode(pt, table[idx], level, &d);
+  if (d.kind != PT_ENTRY_LEAF)
+    return;
+  uint64_t span = pt_level_size(pt, level);
+  uint64_t at = slot_iova(pt, inside, level, idx);
+  uint64_t base = at & ~(d.size - 1);
+  unsigned count = d.size > span ? (unsigned)(d.size / span) : 1;
+  unsigned first = count > 1 ? index_at(pt, base, level) : idx;
+  h->fn(h->ctx, base, d.size);
+  if (!h->clear)
+    return;
   for (unsigned i = 0; i < count; i++)
-    slots[i] = pt->cfg.fmt->leaf_clean(pt, slots[i]);
-  return true;
+    table[first + i] = (table[first + i] & ~f->clean_clear) | f->clean_set;
+  span_add(written, first, first + count - 1);
+}
+
+static void harvest_level(const struct pt *pt, uint64_t *table, unsigned level, uint64_t iova,
+                          uint64_t last, struct harvest *h)
+{
+  const struct pt_format *f = pt->cfg.fmt;
+  uint64_t span = pt_level_size(pt, level);
+  unsigned idx = index_at(pt, iova, level), end = index_at(pt, last, level) + 1;
+  struct dirty_span written = { 0, 0, false };
+  const uint64_t *occ = occupancy(pt, table);
+  if (level == 1) {
+    /* Runs of consecutive dirty pages are reported as one range. */
+    unsigned run = 0, run_len = 0;
+    for (unsigned w = idx / 64; w * 64 < end; w++) {
+      uint64_t bitsw = occ[w];
+      if (w == idx / 64)
+        bitsw &= ~0ull << (idx % 64);
+      while (bitsw) {
+        unsigned i = w * 64 + (unsigned)__builtin_ctzll(bitsw);
+        bitsw &= bitsw - 1;
+        if (i >= end)
+          break;
+        uint64_t e = table[i];
+        if ((e & f->dirty_mask) != f->dirty_match)
+          continue;
+        if (f->replica_mask && (e & f->replica_mask) == f->replica_mask) {
+          /* a replicated page is reported (and cleaned whole) from the replica found dirty */
+          report_dirty(pt, table, level, i, iova, h, &written);
+          continue;
+        }
+        if (run_len && run + run_len == i) {
+          run_len++;
+        } else {
+          if (run_len)
+            h->fn(h->ctx, slot_iova(pt, iova, level, run), (uint64_t)run_len * span);
+          run = i;
+          run_len = 1;
+        }
+        if (h->clear) {
+          table[i] = (e & ~f->clean_clear) | f->clean_set;
+          span_add(&written, i, i);
+        }
+      }
+    }
+    if (run_len)
+      h->fn(h->ctx, slot_iova(pt, iova, level, run), (uint64_t)run_len * span);
+    span_sync(pt, table, &written);
+    return;
+  }
+  struct decode_cache cache = { .valid = false };
+  for (unsigned i = next_used(pt, table, idx, end); i < end; i = next_used(pt, table, i + 1, end)) {
+    struct pt_entry d;
+    decode_at(pt, table[i], level, &cache, &d);
+    uint64_t at = slot_iova(pt, iova, level, i);
+    uint64_t lo = at > iova ? at : iova, hi = (at | (span - 1)) < last ? (at | (span - 1)) : last;
+    if (d.kind == PT_ENTRY_TABLE && d.next_level >= 1 && d.next_level < level)
+      harvest_level(pt, phys_to_virt(d.addr), d.next_level, lo, hi, h);
+    else if (d.kind == PT_ENTRY_LEAF && (table[i] & f->dirty_mask) == f->dirty_match)
+      report_dirty(pt, table, level, i, iova, h, &written);
+  }
+  span_sync(pt, table, &written);
 }
 
 int pt_read_and_clear_dirty(struct pt *pt, uint64_t iova, uint64_t size, bool clear,
@@ -378,20 +572,20 @@ int pt_read_and_clear_dirty(struct pt *pt, uint64_t iova, uint64_t size, bool cl
 {
   if (pt->root == NULL || size == 0)
     return IOMMU_EINVAL;
-  if (pt->cfg.fmt->leaf_dirty == NULL)
+  if (pt->cfg.fmt->dirty_mask == 0)
     return IOMMU_EUNSUPPORTED;
   uint64_t last = iova + size - 1;
   if (last < iova || !fits(pt, last))
     return IOMMU_ERANGE;
-  struct visit v = { .leaf = harvest_leaf, .fn = fn, .ctx = ctx, .clear = clear };
-  visit_level(pt, pt->root, pt->levels, iova, last, &v);
+  struct harvest h = { .fn = fn, .ctx = ctx, .clear = clear };
+  harvest_level(pt, pt->root, pt->levels, iova, last, &h);
   return IOMMU_OK;
 }
 
-static bool count_leaf(struct visit *v, const struct pt *pt, uint64_t *slots, unsigned count,
-                       uint64_t base, uint64_t size)
+static bool count_leaf(struct visit *v, const struct pt *pt, uint64_t *table, unsigned first,
+                       unsigned count, uint64_t base, uint64_t size)
 {
-  (void)pt, (void)slots, (void)count, (void)base;
+  (void)pt, (void)table, (void)first, (void)count, (void)base;
   v->bytes += size;
   return false;
 }

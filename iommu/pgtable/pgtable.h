@@ -42,10 +42,15 @@ struct pt_format {
   uint64_t (*encode_leaf)(const struct pt *pt, uint64_t phys, uint64_t size, unsigned prot,
                           unsigned level);
   void (*decode)(const struct pt *pt, uint64_t e, unsigned level, struct pt_entry *out);
-  /* Dirty state of a leaf written by hardware, and the leaf made clean again. NULL: the
-   * format has no hardware dirty state. */
-  bool (*leaf_dirty)(const struct pt *pt, uint64_t e);
-  uint64_t (*leaf_clean)(const struct pt *pt, uint64_t e);
+  /* The leaf's output-address field (linear: see above). */
+  uint64_t addr_field;
+  /* Hardware dirty state as data, so a harvest tests entries without a call: a leaf is
+   * dirty when (e & dirty_mask) == dirty_match (dirty_mask 0: no dirty state); cleaning
+   * makes it (e & ~clean_clear) | clean_set. */
+  uint64_t dirty_mask, dirty_match, clean_clear, clean_set;
+  /* Leaves with (e & replica_mask) == replica_mask are replicated pages larger than their
+   * slot (AMD v1 next level 7); 0 when the format has none. */
+  uint64_t replica_mask;
   /* A write-only request becomes read/write (formats where present means readable). */
   bool write_implies_read;
 };
@@ -73,6 +78,9 @@ struct pt_cfg {
   unsigned flags;           /* PT_F_* */
 };
 
+/* A table's memory: the granule the walker reads, followed by the engine's own occupancy
+ * bitmap (a bit per non-zero entry) that hardware never sees, so walks skip empty slots
+ * and cost follows the mapped entries, not the span. */
 struct pt_alloc {
   void *mem;
   size_t pages;
@@ -94,7 +102,8 @@ struct pt {
   struct pt_stats stats;
 };
 
-/* Reports one range: a dirty leaf (harvest, unmap) or anything the walk found. */
+/* Reports one range: dirty leaves (harvest: consecutive dirty pages come as one range;
+ * unmap: one leaf at a time). */
 typedef void (*pt_range_fn)(void *ctx, uint64_t iova, uint64_t size);
 
 /* Named errors are the IOMMU_E* values (iommu/iommu.h); 0 is success. */

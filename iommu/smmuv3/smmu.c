@@ -240,7 +240,6 @@ static void free_tables(struct smmu_unit *s)
   free_mem(&s->bad_l2_mem);
   s->strtab = s->cmdq = s->evtq = s->bad_strtab = s->bad_l2 = NULL;
   s->sync_word = NULL;
-  s->bad_strtab_active = false;
   s->injected_cd = NULL;
 }
 
@@ -284,24 +283,6 @@ static uint64_t *ste_ptr(struct smmu_unit *s, uint32_t sid, bool create, int *er
       return NULL;
   }
   return &s->l2[l1][(size_t)(sid & ((1u << s->split) - 1)) * SMMU_STE_DWORDS];
-}
-
-int smmu_ste_state(const struct smmu_unit *s, uint32_t sid)
-{
-  if (s->bad_strtab_active)
-    return 1; /* the table in use is all ones: every STE has V=1 and ILLEGAL fields */
-  if (s->strtab == NULL || (s->sid_log2 < 32 && (sid >> s->sid_log2) != 0))
-    return -1;
-  const uint64_t *ste;
-  if (s->two_level) {
-    unsigned l1 = sid >> s->split;
-    if (s->l2[l1] == NULL)
-      return -1;
-    ste = &s->l2[l1][(size_t)(sid & ((1u << s->split) - 1)) * SMMU_STE_DWORDS];
-  } else {
-    ste = &s->strtab[(size_t)sid * SMMU_STE_DWORDS];
-  }
-  return (ste[0] & SMMU_STE0_V) ? 1 : 0;
 }
 
 static int cfgi_ste(struct smmu_unit *s, uint32_t sid)
@@ -543,7 +524,7 @@ static int smmu_disable(struct iommu_unit *u, char *why, size_t len)
     { "EVENTQ_CONS", mmio_read32(b + SMMU_EVENTQ_CONS), s->entry.evtq_cons },
     { "GERROR^GERRORN", smmu_gerror_active(s), s->entry.gerror_active },
   };
-  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
+  bool same = iommu_regs_restored(err, regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
     snprintf(why, len, "CR0-2, GBPA, IRQ_CTRL, STRTAB_BASE(_CFG), CMDQ/EVENTQ BASE/PROD/CONS back to "
              "their entry values, no GERROR active; %s stream table (2^%u StreamIDs), %u commands "
@@ -821,7 +802,6 @@ static int inject_bad_strtab(struct smmu_unit *s, uint32_t sid)
     smmu_sync_mem(s->coherent, s->bad_strtab, l1_bytes);
     cfg = SMMU_STRTAB_CFG_FMT_2LVL | SMMU_STRTAB_CFG_SPLIT(s->split) | SMMU_STRTAB_CFG_LOG2SIZE(log2);
   }
-  s->bad_strtab_active = true;
   return switch_strtab(s, s->bad_strtab_phys, cfg);
 }
 
@@ -884,10 +864,8 @@ static int smmu_inject_revert(struct iommu_unit *u, enum iommu_inject what, uint
   int err = rid_to_sid(u, rid, &sid);
   if (err)
     return err;
-  if (what == IOMMU_INJECT_BAD_ROOT_POINTER) {
-    s->bad_strtab_active = false;
+  if (what == IOMMU_INJECT_BAD_ROOT_POINTER)
     return switch_strtab(s, s->strtab_phys, s->strtab_cfg);
-  }
   uint64_t c[3][2];
   if (s->injected_cd) {
     memcpy(s->injected_cd, s->saved_cd, SMMU_CD_BYTES);

@@ -91,7 +91,6 @@ struct smmu_unit {
   size_t bad_strtab_pages;
   uint64_t *bad_l2, bad_l2_phys;
   size_t bad_l2_pages;
-  bool bad_strtab_active;
   uint64_t *injected_cd;     /* CD broken by IOMMU_INJECT_BAD_CONTEXT and its saved words */
   uint64_t saved_cd[SMMU_CD_DWORDS]; /* (or the STE, when the stream has no CD) */
 
@@ -186,9 +185,9 @@ struct smmu_event {
 };
 void smmu_event_decode(const uint64_t rec[4], struct smmu_event *e);
 const char *smmu_event_name(unsigned type);
-/* ste_state: 0 the StreamID's STE is V=0 (not configured), 1 it is valid, -1 unknown. */
-enum iommu_fault_kind smmu_event_kind(const struct smmu_event *e, int ste_state);
-void smmu_event_to_fault(const struct smmu_event *e, int ste_state, struct iommu_fault *f);
+/* Classified from the record alone (never from the driver's tables). */
+enum iommu_fault_kind smmu_event_kind(const struct smmu_event *e);
+void smmu_event_to_fault(const struct smmu_event *e, struct iommu_fault *f);
 const char *smmu_cerror_name(unsigned err);
 
 /* ---- smmu_tables.c ---- */
@@ -215,8 +214,6 @@ int smmu_write_irq_ctrl(struct smmu_unit *s, uint32_t val);
 /* ---- smmu.c ---- */
 /* The driver's choices from the ID registers, one line each (appended to describe_caps). */
 void smmu_describe_driver(const struct iommu_unit *u, iommu_line_fn line, void *ctx);
-/* 0 the STE for sid has V=0, 1 valid, -1 not in the table in use. */
-int smmu_ste_state(const struct smmu_unit *s, uint32_t sid);
 
 /* ---- smmu_caps.c ---- */
 int smmu_probe(struct iommu_unit *u);

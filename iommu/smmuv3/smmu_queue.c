@@ -279,12 +279,19 @@ int smmu_queue_error_test(struct smmu_unit *s, char *why, size_t len)
   bool resumed = wait_sync(s, &had_error) == IOMMU_OK && s->cmd_errors == errors_before + 1;
   bool cleared = !cmdq_error(s);
   err = resumed ? smmu_cmdq_sync(s) : IOMMU_ETIMEDOUT;
+  struct subconds sc = { "", "" };
+  subcond(&sc, "error-reported", cerror == SMMU_CERROR_ILL); /* GERROR.CMDQ_ERR seen above */
+  subcond(&sc, "stopped-at-bad", at_bad);
+  subcond(&sc, "resumed", resumed);
+  subcond(&sc, "error-cleared", cleared);
+  subcond(&sc, "next-completed", !err);
   snprintf(why, len, "reserved opcode 0x00 at slot %u: GERROR.CMDQ_ERR active, CMDQ_CONS.ERR %u (%s), "
            "CONS %s the bad slot; after rewrite as CMD_SYNC + GERRORN toggle: queue %s, CMDQ_ERR %s, "
            "next CMD_SYNC %s", bad_slot, cerror, smmu_cerror_name(cerror), at_bad ? "on" : "NOT on",
            resumed ? "resumed" : "STUCK", cleared ? "inactive" : "STILL ACTIVE",
            err ? iommu_strerror(err) : "completed");
-  return cerror == SMMU_CERROR_ILL && at_bad && resumed && cleared && !err ? IOMMU_OK : IOMMU_EBADREG;
+  subconds_append(&sc, why, len);
+  return subconds_all_ok(&sc) ? IOMMU_OK : IOMMU_EBADREG;
 }
 
 /* ---- event queue ---- */
@@ -309,7 +316,7 @@ int smmu_evtq_drain(struct smmu_unit *s, struct iommu_fault *out, unsigned max, 
     if (*n < max) {
       struct smmu_event e;
       smmu_event_decode(rec, &e);
-      smmu_event_to_fault(&e, smmu_ste_state(s, e.sid), &out[(*n)++]);
+      smmu_event_to_fault(&e, &out[(*n)++]);
     }
     s->events_read++;
     rd = q_inc(rd, log2);

@@ -304,14 +304,15 @@ const char *smmu_event_name(unsigned type)
   }
 }
 
-enum iommu_fault_kind smmu_event_kind(const struct smmu_event *e, int ste_state)
+enum iommu_fault_kind smmu_event_kind(const struct smmu_event *e)
 {
   switch (e->type) {
   case SMMU_EVT_F_TRANSLATION: return IOMMU_FAULT_TRANSLATION;
   case SMMU_EVT_F_ADDR_SIZE: return IOMMU_FAULT_ADDR_SIZE;
   case SMMU_EVT_F_PERMISSION: return e->rnw ? IOMMU_FAULT_PERM_READ : IOMMU_FAULT_PERM_WRITE;
-  /* 7.3.5: C_BAD_STE is both "V == 0" and "ILLEGAL configuration"; the STE tells which. */
-  case SMMU_EVT_C_BAD_STE: return ste_state == 0 ? IOMMU_FAULT_NO_CONTEXT : IOMMU_FAULT_BAD_ENTRY;
+  /* 7.3.5: C_BAD_STE is both "V == 0" and "ILLEGAL configuration"; the record does not say
+   * which (alt_kind carries the other). */
+  case SMMU_EVT_C_BAD_STE: return IOMMU_FAULT_NO_CONTEXT;
   case SMMU_EVT_C_BAD_STREAMID:
   case SMMU_EVT_F_STREAM_DISABLED: return IOMMU_FAULT_NO_CONTEXT;
   case SMMU_EVT_C_BAD_CD:
@@ -324,11 +325,12 @@ enum iommu_fault_kind smmu_event_kind(const struct smmu_event *e, int ste_state)
   }
 }
 
-void smmu_event_to_fault(const struct smmu_event *e, int ste_state, struct iommu_fault *f)
+void smmu_event_to_fault(const struct smmu_event *e, struct iommu_fault *f)
 {
   static const char *const cls[4] = { "CD", "TT", "IN", "?" };
   memset(f, 0, sizeof(*f));
-  f->kind = smmu_event_kind(e, ste_state);
+  f->kind = smmu_event_kind(e);
+  f->alt_kind = e->type == SMMU_EVT_C_BAD_STE ? IOMMU_FAULT_BAD_ENTRY : IOMMU_FAULT_OTHER;
   f->reason = e->type;
   f->stream_id = e->sid;
   f->source_id = (uint16_t)e->sid;
@@ -341,8 +343,7 @@ void smmu_event_to_fault(const struct smmu_event *e, int ste_state, struct iommu
     snprintf(f->reason_name, sizeof(f->reason_name), "%s, stage %u, class %s", smmu_event_name(e->type),
              e->s2 ? 2u : 1u, cls[e->cls & 3]);
   } else if (e->type == SMMU_EVT_C_BAD_STE) {
-    snprintf(f->reason_name, sizeof(f->reason_name), "C_BAD_STE (%s)",
-             ste_state == 0 ? "STE.V=0: stream not configured" : "ILLEGAL STE");
+    snprintf(f->reason_name, sizeof(f->reason_name), "C_BAD_STE (STE.V=0 or ILLEGAL STE)");
   } else if (e->has_fetch) {
     snprintf(f->reason_name, sizeof(f->reason_name), "%s at 0x%llx", smmu_event_name(e->type),
              (unsigned long long)e->fetch_addr);

@@ -185,6 +185,15 @@ static int vtd_disable(struct iommu_unit *u, char *why, size_t len)
   uint32_t gsts = mmio_read32(v->base + VTD_REG_GSTS);
   if (gsts & VTD_GSTS_TES)
     err = vtd_gcmd(v, VTD_GCMD_TE, false);
+  /* The root pointer the hardware latched is ours, on memory about to be freed: drop what
+   * was cached from our tables (in our mode, while our invalidation path is still on), then
+   * latch the entry value again (SRTP). The next owner invalidates again before it enables
+   * translation, as the spec asks after any SRTP. */
+  int relatch = vtd_flush_global(v);
+  mmio_write64(v->base + VTD_REG_RTADDR, v->entry.rtaddr);
+  if (!relatch)
+    relatch = vtd_gcmd(v, VTD_GCMD_SRTP, true);
+  err = err ? err : relatch;
   if (mmio_read32(v->base + VTD_REG_GSTS) & VTD_GSTS_QIES) {
     vtd_inv_submit(v, NULL, 0); /* quiesce: the last descriptor completed is a wait */
     int e2 = vtd_gcmd(v, VTD_GCMD_QIE, false);
@@ -200,16 +209,17 @@ static int vtd_disable(struct iommu_unit *u, char *why, size_t len)
   /* Read everything back. RTPS cannot be cleared by software once a root pointer was set. */
   struct iommu_reg_check regs[] = {
     { "GSTS", mmio_read32(v->base + VTD_REG_GSTS) & ~VTD_GSTS_RTPS, v->entry.gsts & ~VTD_GSTS_RTPS },
+    { "root-relatched", relatch != 0, 0 },
     { "RTADDR", mmio_read64(v->base + VTD_REG_RTADDR), v->entry.rtaddr },
     { "IQA", mmio_read64(v->base + VTD_REG_IQA), v->entry.iqa },
     { "IQT", mmio_read64(v->base + VTD_REG_IQT), v->entry.iqt },
     { "FECTL", mmio_read32(v->base + VTD_REG_FECTL) & ~(1u << 30), v->entry.fectl & ~(1u << 30) },
     { "FSTS", mmio_read32(v->base + VTD_REG_FSTS) & (VTD_FSTS_W1C | VTD_FSTS_PPF), 0 },
   };
-  bool same = iommu_regs_restored(regs, sizeof(regs) / sizeof(regs[0]), why, len);
+  bool same = iommu_regs_restored(err, regs, sizeof(regs) / sizeof(regs[0]), why, len);
   if (same)
-    snprintf(why, len, "GSTS, RTADDR, IQA, IQT, FECTL back to their entry values, fault status clear, "
-             "tables freed%s", (mmio_read32(v->base + VTD_REG_GSTS) & ~v->entry.gsts) == VTD_GSTS_RTPS
+    snprintf(why, len, "GSTS, RTADDR (latched again by SRTP), IQA, IQT, FECTL back to their entry "
+             "values, fault status clear%s", (mmio_read32(v->base + VTD_REG_GSTS) & ~v->entry.gsts) == VTD_GSTS_RTPS
              ? " (GSTS.RTPS stays set once a root pointer was used)" : "");
   if (!same && !err)
     err = IOMMU_EBADREG;
@@ -452,9 +462,11 @@ static int vtd_drain_faults(struct iommu_unit *u, struct iommu_fault *out, unsig
       memset(f, 0, sizeof(*f));
       f->reason = (uint32_t)VTD_FRCD_HI_FR(hi);
       f->kind = vtd_fault_reason_kind(f->reason);
+      snprintf(f->reason_name, sizeof(f->reason_name), "%s", vtd_fault_reason_name(f->reason));
       /* Scalable mode reports the SM codes of Table 30 (30h and up). */
-      snprintf(f->reason_name, sizeof(f->reason_name), "%s%s", vtd_fault_reason_name(f->reason),
-               v->scalable && f->reason < 0x30 ? "; legacy code in scalable mode" : "");
+      if (v->scalable && f->reason < 0x30)
+        snprintf(f->format_deviation, sizeof(f->format_deviation),
+                 "legacy reason code 0x%x in scalable mode", f->reason);
       f->source_id = (uint16_t)VTD_FRCD_HI_SID(hi);
       f->stream_id = f->source_id;
       f->addr = lo & ~0xfffull;

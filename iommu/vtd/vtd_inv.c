@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "boot/report.h"
 #include "iommu/vtd/vtd_internal.h"
 
 struct reg_wait {
@@ -248,10 +249,17 @@ int vtd_queue_error_test(struct vtd_unit *v, char *why, size_t len)
   bool resumed = arch_poll(wait_done, v, VTD_TIMEOUT_US);
   int err = resumed ? vtd_inv_submit(v, NULL, 0) : IOMMU_ETIMEDOUT;
   bool iqe_clear = !(mmio_read32(v->base + VTD_REG_FSTS) & VTD_FSTS_IQE);
+  struct subconds sc = { "", "" };
+  subcond(&sc, "error-reported", true); /* FSTS.IQE was seen above */
+  subcond(&sc, "stopped-at-bad", head_ok);
+  subcond(&sc, "resumed", resumed);
+  subcond(&sc, "error-cleared", iqe_clear);
+  subcond(&sc, "next-completed", !err);
   snprintf(why, len, "reserved descriptor type: FSTS.IQE set, IQH 0x%llx %s slot %u, IQERCD.IQEI %u; "
            "after rewrite + IQE clear: queue %s, IQE %s, next wait %s",
            (unsigned long long)iqh, head_ok ? "at the bad" : "NOT at the bad", bad_slot,
            (unsigned)(iqercd & 0xf), resumed ? "resumed" : "STUCK", iqe_clear ? "clear" : "STILL SET",
            err ? iommu_strerror(err) : "completed");
-  return head_ok && resumed && iqe_clear && !err ? IOMMU_OK : IOMMU_EBADREG;
+  subconds_append(&sc, why, len);
+  return subconds_all_ok(&sc) ? IOMMU_OK : IOMMU_EBADREG;
 }

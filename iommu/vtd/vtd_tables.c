@@ -52,6 +52,8 @@ void vtd_pasid_entry_encode(uint64_t pe[8], unsigned pgtt, uint64_t slptptr, uns
 void vtd_pasid_entry_encode_fl(uint64_t pe[8], uint64_t flptptr, bool five_level, uint16_t did)
 {
   memset(pe, 0, 8 * sizeof(uint64_t));
+  /* AW stays 0: it is the second-stage AGAW (9.6), ignored for PGTT=001b and Reserved(0) on a
+   * unit without second stage (SSTS=0); the first-stage input width follows FSPM (3.6). */
   pe[0] = VTD_PASID_P | VTD_PGTT_FIRST_STAGE << VTD_PASID_PGTT_SHIFT;
   pe[1] = did;
   /* SRE 0: user requests only; FSPM 00 4-level, 01 5-level; WPE, EAFE off. */

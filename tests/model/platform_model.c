@@ -10,9 +10,12 @@
 #include "arch/host/host_mem.h"
 #include "boot/mem.h"
 #include "tests/model/dma_engine.h"
+#include "tests/model/nvme_model.h"
 #include "tests/model/pci_model.h"
 
 #define ENGINE_BAR_BASE 0xfe000000ull
+#define NVME_BAR_BASE 0xfe100000ull
+#define NVME_MEDIA_BYTES (1u << 20)
 
 struct model_platform {
   struct model_platform_cfg cfg;
@@ -24,6 +27,7 @@ struct model_platform {
   struct model_pci pci;
   struct model_pci_fn host_bridge, root_port, pci_bridge;
   struct dma_engine *engines[MODEL_MAX_ENGINES];
+  struct nvme_model *nvme;       /* in engine 0's place when cfg.nvme */
   uint8_t *acpi;
   uint64_t acpi_phys;
   uint64_t rsdp;
@@ -69,7 +73,7 @@ const char *model_platform_keys(void)
   buf[0] = '\0';
   for (size_t k = 0; k < N_KINDS; k++)
     append_words(buf, sizeof(buf), &n, kinds[k]->keys);
-  return append_words(buf, sizeof(buf), &n, "engines rootport pasidw buf rpacs pcibridge mf mfacs units");
+  return append_words(buf, sizeof(buf), &n, "engines rootport pasidw buf nvme rpacs pcibridge mf mfacs units");
 }
 
 void model_platform_groups_topology(struct model_platform_cfg *c)
@@ -88,6 +92,7 @@ static int set_key(struct model_platform_cfg *c, const char *key, unsigned long 
   if (!strcmp(key, "rootport")) { c->root_port = v != 0; return 0; }
   if (!strcmp(key, "pasidw")) { c->pasid_width = (unsigned)v; return 0; }
   if (!strcmp(key, "buf")) { c->engine_buf = (uint32_t)v; return 0; }
+  if (!strcmp(key, "nvme")) { c->nvme = (unsigned)v; return 0; }
   if (!strcmp(key, "rpacs")) { c->root_port_acs = v != 0; return 0; }
   if (!strcmp(key, "pcibridge")) { c->pci_bridge = v != 0; return 0; }
   if (!strcmp(key, "mf")) { c->multifunction = v != 0; return 0; }
@@ -144,8 +149,8 @@ int model_platform_parse(const char *spec, struct model_platform_cfg *cfg, char 
     }
   }
   if (cfg->n_engines < 1 || cfg->n_engines > MODEL_MAX_ENGINES || cfg->pasid_width > 20 ||
-      cfg->engine_buf < 4096 || cfg->n_units < 1 || cfg->n_units > 2) {
-    snprintf(err, err_len, "engines must be 1..%d, pasidw 0..20, buf >= 4096, units 1..2",
+      cfg->engine_buf < 4096 || cfg->nvme > 2 || cfg->n_units < 1 || cfg->n_units > 2) {
+    snprintf(err, err_len, "engines must be 1..%d, pasidw 0..20, buf >= 4096, nvme 0..2, units 1..2",
              MODEL_MAX_ENGINES);
     return -1;
   }
@@ -213,7 +218,7 @@ static void build_acpi(struct model_platform *mp)
     if (mp->model2)
       ctx.unit2_base = mp->cfg.kind->base(mp->params2);
     for (unsigned i = 0; i < mp->cfg.n_engines; i++)
-      ctx.engine_rids[i] = dma_engine_rid(mp->engines[i]);
+      ctx.engine_rids[i] = i == 0 && mp->nvme ? nvme_model_rid(mp->nvme) : dma_engine_rid(mp->engines[i]);
     if (mp->cfg.kind->acpi_table(mp->cfg.params, &ctx, iommu, PAGE_SIZE - 0x200))
       n_tables = 2;
   }
@@ -331,7 +336,17 @@ struct model_platform *model_platform_create(const struct model_platform_cfg *cf
       .max_len = cfg->engine_buf, .pasid_width = cfg->pasid_width, .pasid_priv = true,
     };
     engine_place(cfg, i, &ep);
-    mp->engines[i] = dma_engine_create(&ep, cfg->pci_bridge && i == 0 ? behind_bridge : up);
+    struct model_bus port = cfg->pci_bridge && i == 0 ? behind_bridge : up;
+    if (i == 0 && cfg->nvme) {
+      struct nvme_model_params np = { .bus = ep.bus, .dev = ep.dev, .fn = ep.fn, .bar = NVME_BAR_BASE,
+                                       .media_bytes = NVME_MEDIA_BYTES, .compare = cfg->nvme == 1 };
+      mp->nvme = nvme_model_create(&np, port);
+      if (mp->nvme == NULL || nvme_model_register(mp->nvme) ||
+          model_pci_add(&mp->pci, nvme_model_pci(mp->nvme)))
+        goto fail;
+      continue;
+    }
+    mp->engines[i] = dma_engine_create(&ep, port);
     if (mp->engines[i] == NULL || dma_engine_register(mp->engines[i]) ||
         model_pci_add(&mp->pci, dma_engine_pci(mp->engines[i])))
       goto fail;
@@ -364,6 +379,7 @@ void model_platform_destroy(struct model_platform *mp)
     return;
   for (unsigned i = 0; i < MODEL_MAX_ENGINES; i++)
     dma_engine_destroy(mp->engines[i]);
+  nvme_model_destroy(mp->nvme);
   if (mp->model)
     mp->cfg.kind->destroy(mp->model);
   if (mp->model2)
@@ -388,13 +404,15 @@ void model_platform_describe(const struct model_platform *mp, char *buf, size_t 
   char unit[256] = "no IOMMU";
   if (c->kind)
     c->kind->describe(c->params, unit, sizeof(unit));
-  snprintf(buf, len, "model '%s': %s%s; %u engine(s) 1b36:0bad (PASID width %u)%s%s%s%s%s; arena "
+  snprintf(buf, len, "model '%s': %s%s; %u engine(s) 1b36:0bad (PASID width %u)%s%s%s%s%s%s; arena "
            "%llu MiB at 0x%llx", c->spec, unit,
            c->n_units == 2 ? " + a 39-bit second unit for the last engine" : "", c->n_engines,
            c->pasid_width, c->root_port ? ", engine 0 behind a root port" : "",
-           c->root_port_acs ? " with ACS" : "",
+           c->root_port && c->root_port_acs ? " with ACS" : "",
            c->pci_bridge ? " and a PCIe-to-PCI bridge (alias 02:00.0)" : "",
            c->multifunction ? ", engines 1-2 multifunction 00:05" : "",
            c->multifunction && c->multifunction_acs ? " with ACS" : "",
+           c->nvme ? (c->nvme == 1 ? ", engine 0 is an NVMe controller 1b36:0bae"
+                                   : ", engine 0 is an NVMe controller 1b36:0bae without Compare") : "",
            (unsigned long long)(host_mem_size() >> 20), (unsigned long long)host_mem_base());
 }

@@ -31,6 +31,8 @@ struct model_platform_cfg {
   unsigned n_units;              /* 2: a second, narrower unit translates the last engine */
   unsigned pasid_width;          /* engines' PASID capability width; 0 = none */
   uint32_t engine_buf;           /* engine buffer and max transfer, bytes */
+  unsigned nvme;                 /* 1: engine 0's place holds a model NVMe controller;
+                                  * 2: the same without Compare (ONCS bit 0 = 0) */
   uint64_t ecam_base;
   uint8_t end_bus;
 };

@@ -373,17 +373,18 @@ static void inv_iotlb(struct vtd_model *m, unsigned gran, uint16_t did, uint64_t
   }
 }
 
-/* PASID-based IOTLB invalidation (6.5.2.4 Table 24): 2 PASID-selective, 3 page within PASID
- * (first-stage entries only). */
+/* PASID-based IOTLB invalidation (6.5.2.4 Table 24): 2 PASID-selective, 3 page within PASID.
+ * At either granularity it reaches first-stage (and nested) entries only: second-stage
+ * entries cached for the PASID stay until an IOTLB invalidation (Table 23). */
 static void inv_piotlb(struct vtd_model *m, unsigned gran, uint16_t did, uint32_t pasid,
                        uint64_t addr, unsigned am)
 {
   m->st.inv_piotlb++;
   for (unsigned i = 0; i < m->p.iotlb_entries; i++) {
     struct tlb_ent *t = &m->tlb[i];
-    if (!t->valid || t->did != did || t->pasid != pasid)
+    if (!t->valid || t->did != did || t->pasid != pasid || t->kind != K_FS)
       continue;
-    if (gran == 2 || (gran == 3 && t->kind == K_FS && overlaps(t, addr, am)))
+    if (gran == 2 || (gran == 3 && overlaps(t, addr, am)))
       t->valid = false;
   }
 }

@@ -50,5 +50,16 @@ elif ! grep -q "<testsuite name=\"bareiommu\" tests=\"$n_tap\"" "$build/results/
 else
   passed=$((passed + 1))
 fi
+# The verdict for a person (make run shows it last): the run against its expectations.
+qemu_bin=$(awk '{print $1; exit}' "$work/qemu-cmdline" 2>/dev/null)
+qemu_ver=$("${qemu_bin:-false}" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\.[0-9]*\).*/\1/p')
+if [ $failed -eq 0 ]; then
+  broken=
+  [ $n_expected_fail -gt 0 ] && broken=" $n_expected_fail expected failure(s) of this deliberately broken platform,"
+  echo "$name: matches its expectations (tests/qemu/expect/$name.expect): $n_tap_passed passed,$broken" \
+       "$n_known known QEMU ${qemu_ver:-?} deviation(s)${known_list:+ ($known_list)}, $n_tap_skipped expected skip(s)"
+else
+  echo "$name: does NOT match its expectations (tests/qemu/expect/$name.expect): $failed problem(s) listed above"
+fi
 echo "$name: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

@@ -4,6 +4,7 @@
 
 #include "boot/report.h"
 #include "iommu/core/core.h"
+#include "iommu/initiator/initiator.h"
 #include "iommu/iommu.h"
 #include "tests/scenarios/scenario.h"
 
@@ -18,6 +19,12 @@ static void print_line(void *ctx, const char *line)
 static void discover_acpi(struct scenario_ctx *ctx)
 {
   struct iommu_unit *u = ctx->unit;
+  const struct platform_bad_table *bt = ctx->bad_table;
+  if (bt) {
+    report("discover.acpi", ctx->tag, false, "%s at 0x%llx (%u bytes) is present but malformed: %s",
+           bt->sig, (unsigned long long)bt->phys, bt->len, acpi_strerror(bt->err));
+    return;
+  }
   if (u == NULL) {
     skip("discover.acpi", ctx->tag, NO_IOMMU_REASON);
     return;
@@ -35,7 +42,7 @@ static void discover_scope(struct scenario_ctx *ctx)
     return;
   }
   if (d == NULL) {
-    skip("discover.scope", ctx->tag, "no DMA initiator found (no edu 1234:11e8 or model engine 1b36:0bad in PCI)");
+    skip("discover.scope", ctx->tag, "no DMA initiator found (no edu 1234:11e8, model engine 1b36:0bad or NVMe class 010802 in PCI)");
     return;
   }
   char how[128] = "";
@@ -121,7 +128,7 @@ static void discover_pci(struct scenario_ctx *ctx)
                  p->pci.devs[i].device, pci_is_bridge(&p->pci.devs[i]) ? "bridge" : "");
   const struct pci_dev *d = platform_initiator(p);
   if (d == NULL) {
-    skip("discover.pci", ctx->tag, "no DMA initiator found (no edu 1234:11e8 or model engine 1b36:0bad among %u functions)",
+    skip("discover.pci", ctx->tag, "no DMA initiator found (no edu 1234:11e8, model engine 1b36:0bad or NVMe class 010802 among %u functions)",
          p->pci.n);
     return;
   }
@@ -135,13 +142,13 @@ static void discover_pci(struct scenario_ctx *ctx)
                             p->pci.devs[b].fn);
   print_dev_caps(d);
   bool ok = d->caps.err == 0 && !p->pci.truncated;
-  report("discover.pci", ctx->tag, ok, "%u functions on %u root bus(es); initiator %04x:%04x at "
-         "%02x:%02x.%x%s%s%s", p->pci.n, p->pci.n_root_buses, d->vendor, d->device, d->bus, d->dev, d->fn, hops ? " behind" : " on the root bus",
+  report("discover.pci", ctx->tag, ok, "%u functions on %u root bus(es); initiator %s %04x:%04x at "
+         "%02x:%02x.%x%s%s%s", p->pci.n, p->pci.n_root_buses, initiator_kind_name(d), d->vendor, d->device, d->bus, d->dev, d->fn, hops ? " behind" : " on the root bus",
          path, d->caps.err ? " (malformed capability list)" : "");
 }
 
 const struct scenario discover_scenarios[] = {
-  { "discover.acpi", SCENARIO_PER_IOMMU, discover_acpi },
+  { "discover.acpi", SCENARIO_PER_IOMMU_ACPI, discover_acpi },
   { "discover.scope", SCENARIO_PER_IOMMU, discover_scope },
   { "discover.caps", SCENARIO_PER_IOMMU, discover_caps },
   { "discover.pci", SCENARIO_ONCE, discover_pci },

@@ -13,8 +13,13 @@ bool dma_env_ok(struct dma_env *env, int err, const char *what)
 {
   if (err == 0)
     return true;
-  const char *name = err <= -200 ? initiator_strerror(err) : iommu_strerror(err);
-  report(env->id, env->ctx->tag, false, "%s failed: %s", what, name);
+  bool ini_err = err <= -200;
+  const char *name = ini_err ? initiator_strerror(err) : iommu_strerror(err);
+  const char *said = ini_err && env->ini.last_status[0] ? env->ini.last_status : "";
+  if (err == INITIATOR_ENOTSUP)
+    skip(env->id, env->ctx->tag, "%s: initiator %s cannot: %s", what, env->ini.name, said);
+  else
+    report(env->id, env->ctx->tag, false, "%s failed: %s%s%s", what, name, said[0] ? ": " : "", said);
   return false;
 }
 
@@ -31,6 +36,18 @@ static bool skip_for_gap(struct dma_env *env, const enum iommu_feature *needs, u
   return false;
 }
 
+bool dma_env_skip_unprobed(const char *id, const struct scenario_ctx *ctx)
+{
+  const struct iommu_unit *u = ctx->unit;
+  if (u->probed && u->probe_err == 0)
+    return false;
+  /* Nothing read from such a unit means anything: name the failure, not a field. */
+  skip(id, ctx->tag, "unit probe failed: %s (%s at 0x%llx, see discover.caps)",
+       u->probed ? iommu_strerror(u->probe_err) : "not probed", u->source,
+       (unsigned long long)u->base);
+  return true;
+}
+
 bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
                   const enum iommu_feature *needs, unsigned n_needs)
 {
@@ -43,9 +60,11 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
     skip(id, ctx->tag, "ACPI describes no IOMMU");
     return false;
   }
+  if (dma_env_skip_unprobed(id, ctx))
+    return false;
   const struct pci_dev *d = platform_initiator(plat);
   if (d == NULL) {
-    skip(id, ctx->tag, "no DMA initiator found (no edu 1234:11e8 or model engine 1b36:0bad in PCI)");
+    skip(id, ctx->tag, "no DMA initiator found (no edu 1234:11e8, model engine 1b36:0bad or NVMe class 010802 in PCI)");
     return false;
   }
   char how[128];
@@ -69,6 +88,10 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
   /* Some answers are only known once the unit runs (AMD: does the event log get written?). */
   if (skip_for_gap(env, needs, n_needs))
     return false;
+  if (plat->initiator_claim) { /* the platform firmware keeps it: nothing was touched */
+    skip(id, ctx->tag, "initiator unavailable: %s", plat->initiator_claim_why);
+    return false;
+  }
   err = initiator_open(plat, 0, dma_env_initiator_addr_bits, &env->ini);
   if (err) {
     report(id, ctx->tag, false, "opening the initiator failed: %s", initiator_strerror(err));
@@ -117,17 +140,42 @@ bool dma_env_paging(struct dma_env *env)
 {
   if (!dma_env_ok(env, iommu_domain_alloc(env->unit, IOMMU_DOMAIN_PAGING, &env->dom), "domain_alloc"))
     return false;
-  return dma_env_attach(env, env->dom);
+  if (!dma_env_attach(env, env->dom))
+    return false;
+  return dma_env_own(env);
+}
+
+bool dma_env_own(struct dma_env *env)
+{
+  if (env->ini.own_pages == 0)
+    return true;
+  uint64_t iova = env->ini.own_phys;
+  if (env->dom->type == IOMMU_DOMAIN_PAGING) {
+    iova = DMA_ENV_OWN_IOVA;
+    if (!dma_env_ok(env, iommu_map(env->dom, iova, env->ini.own_phys, env->ini.own_pages * 4096ull,
+                                   IOMMU_PROT_READ | IOMMU_PROT_WRITE),
+                    "map the initiator's queues"))
+      return false;
+  }
+  return dma_env_ok(env, env->ini.set_own_iova(&env->ini, iova), "starting the initiator");
+}
+
+void dma_env_source(struct dma_env *env, uint8_t *p, size_t len, uint32_t seed)
+{
+  if (env->ini.fixed_buffer)
+    memcpy(p, env->ini.fixed_buffer, len < env->ini.max_len ? len : env->ini.max_len);
+  else
+    dma_fill_pattern(p, len, seed);
 }
 
 void dma_env_close(struct dma_env *env)
 {
+  if (env->ini_open) /* the device stops before its domain goes away (NVMe: reset) */
+    env->ini.release(&env->ini);
   if (env->dev)
     dma_env_detach_group(env->dev);
   if (env->dom)
     iommu_domain_free(env->dom);
-  if (env->ini_open)
-    env->ini.release(&env->ini);
   if (env->unit && env->unit->active)
     dma_env_drain(env); /* leave no fault behind for the next scenario */
   for (unsigned i = 0; i < env->n_bufs; i++)
@@ -170,11 +218,14 @@ void dma_env_drain(struct dma_env *env)
     return;
   unsigned n = 0;
   bool ovf = false;
-  if (iommu_drain_faults(env->unit, env->faults + env->n_faults,
-                         DMA_ENV_MAX_FAULTS - env->n_faults, &n, &ovf) == 0) {
-    env->n_faults += n;
-    env->overflow = env->overflow || ovf;
+  int err = iommu_drain_faults(env->unit, env->faults + env->n_faults,
+                               DMA_ENV_MAX_FAULTS - env->n_faults, &n, &ovf);
+  if (err) {
+    env->drain_err = err;
+    return;
   }
+  env->n_faults += n;
+  env->overflow = env->overflow || ovf;
 }
 
 const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t iova, bool write,
@@ -189,7 +240,8 @@ const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t
       continue;
     bool kind_ok = n_kinds == 0;
     for (unsigned k = 0; k < n_kinds; k++)
-      kind_ok = kind_ok || f->kind == kinds[k];
+      kind_ok = kind_ok || f->kind == kinds[k] ||
+                (f->alt_kind != IOMMU_FAULT_OTHER && f->alt_kind == kinds[k]);
     if (kind_ok)
       return f;
   }

@@ -31,17 +31,29 @@ struct dma_env {
   struct iommu_fault faults[DMA_ENV_MAX_FAULTS];
   unsigned n_faults;
   bool overflow;
+  int drain_err;                 /* the last failed drain (a failed drain proves nothing) */
 };
 
 /* Options the firmware was given for the initiator (--initiator-addr-bits=N). */
 extern unsigned dma_env_initiator_addr_bits;
 
+/* A unit whose probe failed (or never ran): reports the skip for id naming the probe's
+ * error and returns true. */
+bool dma_env_skip_unprobed(const char *id, const struct scenario_ctx *ctx);
 /* Checks the unit translates the initiator, activates it, opens the initiator and clears
  * stale faults. On false it has already reported the skip or failure for env->id. */
 bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
                   const enum iommu_feature *needs, unsigned n_needs);
-/* A paging domain attached to the initiator. */
+/* A paging domain attached to the initiator (with the initiator's own pages mapped). */
 bool dma_env_paging(struct dma_env *env);
+/* Where an initiator's own pages (NVMe queues, PRP lists) go in a paging domain: clear of
+ * every IOVA the scenarios use (0x10000..0x900000 and 0x40000000..0x7fffffff). */
+#define DMA_ENV_OWN_IOVA 0x1000000ull
+/* Maps the initiator's own pages in env->dom (identity under pass-through) and starts it. */
+bool dma_env_own(struct dma_env *env);
+/* Fills memory the device will read: the pattern for a seed, or the device's fixed buffer when
+ * it cannot load one (then a read of it proves itself by comparing equal). */
+void dma_env_source(struct dma_env *env, uint8_t *p, size_t len, uint32_t seed);
 void dma_env_close(struct dma_env *env);
 
 /* Zeroed pages below the initiator's address limit; NULL -> reported failure. */

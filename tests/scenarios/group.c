@@ -37,6 +37,7 @@ struct genv {
   unsigned n;
   struct gdev dev[PLATFORM_MAX_INITIATORS];
   struct dma_buf *src, *dst;
+  const char *skipped_kind;     /* an initiator left out (NVMe), for the skip reason */
   char text[512];
   size_t len;
 };
@@ -104,7 +105,20 @@ static bool genv_open(struct genv *ge, struct scenario_ctx *ctx, const char *id)
         continue;
       g->ini = &g->own;
     }
+    if (g->ini->own_pages || g->ini->fixed_buffer) {
+      /* Its commands fetch queues by DMA: a blocked probe would take the controller down. */
+      if (g->ini == &g->own)
+        g->own.release(&g->own);
+      ge->skipped_kind = initiator_kind_name(d);
+      continue;
+    }
     ge->n++;
+  }
+  if (ge->n == 0 && ge->skipped_kind) {
+    skip(id, ctx->tag, "initiator %s fetches its own queues by DMA (blocking it would stop the "
+         "controller): these checks need an initiator that moves data only (edu, model engine)",
+         ge->skipped_kind);
+    return false;
   }
   ge->src = dma_env_buf(&ge->e, 1);
   ge->dst = ge->src ? dma_env_buf(&ge->e, 1) : NULL;

@@ -182,6 +182,12 @@ static void ioasid_capacity_scenario(struct scenario_ctx *ctx)
 {
   struct check ck = { "ioasid.capacity", true };
   const struct platform *plat = ctx->plat;
+  if (plat->n_iommus == 0 && plat->n_bad_tables) {
+    const struct platform_bad_table *bt = &plat->bad_tables[0];
+    skip(ck.id, ctx->tag, "no usable IOMMU: ACPI %s is malformed (%s, see discover.acpi)", bt->sig,
+         acpi_strerror(bt->err));
+    return;
+  }
   if (plat->n_iommus == 0) {
     skip(ck.id, ctx->tag, "no IOMMU described by ACPI");
     return;

@@ -12,12 +12,16 @@
 enum scenario_scope {
   SCENARIO_PER_IOMMU,   /* once per IOMMU unit ACPI described (tag = unit kind) */
   SCENARIO_ONCE,        /* once per run, IOMMU-independent (tag "core") */
+  SCENARIO_PER_IOMMU_ACPI, /* per unit, and per IOMMU table rejected as malformed (the
+                            * check that reads the tables); other per-unit scenarios skip
+                            * for such a table, naming it */
 };
 
 struct scenario_ctx {
   struct platform *plat;
   struct iommu_unit *unit; /* SCENARIO_PER_IOMMU: the unit under test; else NULL */
   const char *tag;         /* what report()/skip() must pass as tag */
+  const struct platform_bad_table *bad_table; /* the malformed table, unit NULL */
 };
 
 struct scenario {

@@ -74,7 +74,7 @@ void scenarios_run(struct platform *plat, const char *const *globs, unsigned n_g
         run_one(s, &ctx);
         continue;
       }
-      if (plat->n_iommus == 0) {
+      if (plat->n_iommus == 0 && plat->n_bad_tables == 0) {
         struct scenario_ctx ctx = { .plat = plat, .unit = NULL, .tag = "none" };
         run_one(s, &ctx);
         continue;
@@ -83,6 +83,17 @@ void scenarios_run(struct platform *plat, const char *const *globs, unsigned n_g
         struct scenario_ctx ctx = { .plat = plat, .unit = &plat->iommus[u],
                                     .tag = iommu_kind_name(plat->iommus[u].kind) };
         run_one(s, &ctx);
+      }
+      /* A present but malformed table is not "no IOMMU": discover.acpi fails naming it. */
+      for (unsigned b = 0; b < plat->n_bad_tables; b++) {
+        const struct platform_bad_table *bt = &plat->bad_tables[b];
+        struct scenario_ctx ctx = { .plat = plat, .unit = NULL, .tag = iommu_kind_name(bt->kind),
+                                    .bad_table = bt };
+        if (s->scope == SCENARIO_PER_IOMMU_ACPI)
+          run_one(s, &ctx);
+        else
+          skip(s->id, ctx.tag, "ACPI %s at 0x%llx is malformed (%s, see discover.acpi)", bt->sig,
+               (unsigned long long)bt->phys, acpi_strerror(bt->err));
       }
     }
   }

@@ -239,6 +239,9 @@ static void event_decoding(void **state)
   amd_event_decode(raw, &ev);
   amd_event_to_fault(&ev, &f);
   assert_int_equal(f.kind, IOMMU_FAULT_PERM_WRITE);
+  /* PE=1 is also what a DTE with IR = IW = 0 (a blocked device) gives: the record does not
+   * say which, so both kinds come from it. */
+  assert_int_equal(f.alt_kind, IOMMU_FAULT_NO_CONTEXT);
   raw_event(raw, AMD_EVT_IO_PAGE_FAULT, 0x0018, 5, AMD_EVF_PR | AMD_EVF_PE, 0x200000);
   amd_event_decode(raw, &ev);
   amd_event_to_fault(&ev, &f);
@@ -662,8 +665,9 @@ static void event_log_window_overflow_restart(void **state)
     assert_false(ovf);
     for (unsigned i = 0; i < 7; i++) {
       assert_int_equal(f[i].addr, 0x1000ull * (round * 7 + i));
-      /* nothing is attached: a fault from a blocked entry means "not set up" */
-      assert_int_equal(f[i].kind, IOMMU_FAULT_NO_CONTEXT);
+      /* classified from the record (PR=1, no PE/RZ), not from the blocked DTE */
+      assert_int_equal(f[i].kind, IOMMU_FAULT_BAD_ENTRY);
+      assert_int_equal(f[i].alt_kind, IOMMU_FAULT_OTHER);
     }
   }
   /* A caller with room for fewer records: the rest are consumed, not left to overflow. */
@@ -740,15 +744,21 @@ static void attach_detach_flush_inject(void **state)
   assert_int_equal(field(fk.last_cmd[3][0], 47, 32), 1);
   assert_int_equal(fk.last_cmd[3][1], AMD_CMD_INV_ALL_ADDR | AMD_CMD_INV_S | AMD_CMD_INV_PDE);
   assert_int_equal(amd_ops.detach(&unit, 0x18), IOMMU_ENOENT);
-  /* a page fault from a blocked device means it is not set up */
+  /* A fault from the blocked device is classified from its record, never from the DTE the
+   * driver wrote: PR=0 says not present; PE=1 (what IR = IW = 0 gives) a permission denial
+   * that may equally be the device's entry. */
   log_fault(0x18, AMD_EVF_RW, 0x200000);
+  log_fault(0x18, AMD_EVF_RW | AMD_EVF_PR | AMD_EVF_PE, 0x200000);
   struct iommu_fault f[4];
   unsigned n;
   bool ovf;
   assert_int_equal(amd_ops.drain_faults(&unit, f, 4, &n, &ovf), IOMMU_OK);
-  assert_int_equal(n, 1);
-  assert_int_equal(f[0].kind, IOMMU_FAULT_NO_CONTEXT);
+  assert_int_equal(n, 2);
+  assert_int_equal(f[0].kind, IOMMU_FAULT_TRANSLATION);
+  assert_int_equal(f[0].alt_kind, IOMMU_FAULT_OTHER);
   assert_true(f[0].is_write);
+  assert_int_equal(f[1].kind, IOMMU_FAULT_PERM_WRITE);
+  assert_int_equal(f[1].alt_kind, IOMMU_FAULT_NO_CONTEXT);
   assert_int_equal(amd_ops.detach(&unit, 0x10), IOMMU_OK);
   amd_ops.domain_free(dom);
   amd_ops.domain_free(pt);

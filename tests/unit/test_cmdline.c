@@ -74,12 +74,41 @@ static void errors_are_named(void **state)
   assert_int_equal(options_parse(&o, longtok), -1);
 }
 
+static void initiator_choice(void **state)
+{
+  (void)state;
+  struct options o;
+  options_init(&o);
+  assert_int_equal(o.initiator.pick, INITIATOR_PICK_AUTO);
+  assert_int_equal(options_parse(&o, "--initiator=edu"), 0);
+  assert_int_equal(o.initiator.pick, INITIATOR_PICK_EDU);
+  assert_int_equal(options_parse(&o, "--initiator-allow-boot-device --initiator=nvme:0001:3a:1f.7"), 0);
+  assert_int_equal(o.initiator.pick, INITIATOR_PICK_NVME);
+  assert_true(o.initiator.at_bdf);
+  assert_true(o.initiator.allow_boot_device);
+  assert_int_equal(o.initiator.segment, 1);
+  assert_int_equal(o.initiator.bus, 0x3a);
+  assert_int_equal(o.initiator.dev, 0x1f);
+  assert_int_equal(o.initiator.fn, 7);
+  assert_int_equal(options_parse(&o, "--initiator=nvme"), 0);
+  assert_false(o.initiator.at_bdf);
+  assert_int_equal(options_parse(&o, "--initiator=auto"), 0);
+  assert_int_equal(o.initiator.pick, INITIATOR_PICK_AUTO);
+  /* Out-of-range device/function, trailing text, another kind with a location. */
+  assert_int_equal(options_parse(&o, "--initiator=nvme:0000:00:20.0"), -1);
+  assert_int_equal(options_parse(&o, "--initiator=nvme:0000:00:02.8"), -1);
+  assert_int_equal(options_parse(&o, "--initiator=nvme:0000:00:02.0x"), -1);
+  assert_int_equal(options_parse(&o, "--initiator=edu:0000:00:02.0"), -1);
+  assert_non_null(strstr(o.error, "--initiator"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(shell_line_drops_image_name),
     cmocka_unit_test(config_file_with_comments),
     cmocka_unit_test(errors_are_named),
+    cmocka_unit_test(initiator_choice),
   };
   return cmocka_run_group_tests_name("cmdline", tests, NULL, NULL);
 }

@@ -91,6 +91,20 @@ static void zero_length_structure(void **state)
   fixture_free(&f);
 }
 
+static void absurd_host_address_width(void **state)
+{
+  (void)state;
+  struct fixture f = fixture_load("vtd-legacy", "DMAR.bin");
+  f.data[36] = 63; /* 64 bits: the widest there is */
+  fixture_fix_checksum(f.data);
+  assert_int_equal(dmar_parse(f.data, f.len, &info), ACPI_OK);
+  assert_int_equal(info.host_address_width, 64);
+  f.data[36] = 0xff; /* 256 bits */
+  fixture_fix_checksum(f.data);
+  assert_int_equal(dmar_parse(f.data, f.len, &info), ACPI_EBADVALUE);
+  fixture_free(&f);
+}
+
 static void zero_length_scope(void **state)
 {
   (void)state;
@@ -200,6 +214,7 @@ int main(void)
     cmocka_unit_test(buffer_shorter_than_length),
     cmocka_unit_test(drhd_length_past_end),
     cmocka_unit_test(zero_length_structure),
+    cmocka_unit_test(absurd_host_address_width),
     cmocka_unit_test(zero_length_scope),
     cmocka_unit_test(scope_past_structure),
     cmocka_unit_test(overlapping_drhd),

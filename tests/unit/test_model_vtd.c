@@ -471,8 +471,8 @@ static void second_stage_ad_with_ssade_and_piotlb_scope(void **state)
   assert_true(l4[0] & 0x100);
   assert_true(l1[0] & 0x100);                                /* A */
   assert_true(l1[0] & 0x200);                                /* D */
-  /* A PASID-based page invalidation does not reach second-stage entries (Table 24);
-   * an IOTLB page invalidation does (Table 23). */
+  /* A PASID-based invalidation, page-selective or PASID-selective, does not reach
+   * second-stage entries (Table 24); an IOTLB page invalidation does (Table 23). */
   l1[0] = ss(other_phys, true, true);
   uint64_t *q, *st, q_phys = alloc_page(&q), st_phys = alloc_page(&st);
   w64(0x90, q_phys | 1u << 11);
@@ -486,12 +486,21 @@ static void second_stage_ad_with_ssade_and_piotlb_scope(void **state)
   assert_int_equal(dma(SID, false, 0, iova, true, buf, 8), MODEL_DMA_OK);
   assert_memory_equal(data, "ss-ad", 5);                     /* stale, as the spec says */
   assert_memory_equal(other, "\0", 1);
-  q[8] = 0x2 | 3u << 4 | (uint64_t)DID << 16;                /* IOTLB page-selective */
-  q[9] = iova;
+  q[8] = 0x6 | 2u << 4 | (uint64_t)DID << 16;                /* P_IOTLB PASID-selective, PASID 0 */
   q[12] = 0x5 | 1u << 5 | 2ull << 32;
   q[13] = st_phys;
   w64(0x88, 128);
   assert_int_equal(*(uint32_t *)st, 2);
+  memcpy(buf, "still", 6);
+  assert_int_equal(dma(SID, false, 0, iova, true, buf, 8), MODEL_DMA_OK);
+  assert_memory_equal(data, "still", 5);                     /* still stale */
+  assert_memory_equal(other, "\0", 1);
+  q[16] = 0x2 | 3u << 4 | (uint64_t)DID << 16;               /* IOTLB page-selective */
+  q[17] = iova;
+  q[20] = 0x5 | 1u << 5 | 3ull << 32;
+  q[21] = st_phys;
+  w64(0x88, 192);
+  assert_int_equal(*(uint32_t *)st, 3);
   memcpy(buf, "fresh", 6);
   assert_int_equal(dma(SID, false, 0, iova, true, buf, 8), MODEL_DMA_OK);
   assert_memory_equal(other, "fresh", 5);

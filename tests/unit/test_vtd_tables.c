@@ -128,12 +128,14 @@ static void first_stage_formats(void **state)
   assert_int_equal(pe[0] & 1, 1);
   assert_int_equal((pe[0] >> 6) & 7, 1);                  /* PGTT 001b */
   assert_int_equal(pe[0] & ~0x1ffull, 0);                 /* no second-stage pointer */
+  assert_int_equal((pe[0] >> 2) & 7, 0);                  /* AW: reserved without SSTS, ignored */
   assert_int_equal(pe[1], 0x33);                          /* DID */
   assert_int_equal(pe[2] & 1, 0);                         /* SRE off */
   assert_int_equal((pe[2] >> 2) & 3, 0);                  /* FSPM 4-level */
   assert_int_equal(pe[2] & ~0xfffull, 0xabc000ull);       /* FSPTPTR 191:140 */
   vtd_pasid_entry_encode_fl(pe, 0xabc000ull, true, 0x33);
   assert_int_equal((pe[2] >> 2) & 3, 1);                  /* FSPM 5-level */
+  assert_int_equal((pe[0] >> 2) & 7, 0);                  /* AW: FSPM alone gives 57 bits */
   uint64_t d[4];
   vtd_inv_piotlb(d, VTD_INV_PIOTLB_PAGE, 5, 0x12345, 0x200000, 9);
   assert_int_equal(d[0] & 0xf, 6);                        /* type 6 */
