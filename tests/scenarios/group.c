@@ -67,6 +67,12 @@ static bool genv_open(struct genv *ge, struct scenario_ctx *ctx, const char *id)
 {
   memset(ge, 0, sizeof(*ge));
   struct platform *plat = ctx->plat;
+  if (plat->n_iommus == 0 && plat->n_bad_tables) { /* present but malformed is not absent */
+    const struct platform_bad_table *bt = &plat->bad_tables[0];
+    skip(id, ctx->tag, "no usable IOMMU: ACPI %s is malformed (%s, see discover.acpi)", bt->sig,
+         acpi_strerror(bt->err));
+    return false;
+  }
   if (plat->n_iommus == 0) {
     skip(id, ctx->tag, "ACPI describes no IOMMU");
     return false;
