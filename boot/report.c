@@ -304,3 +304,10 @@ bool subconds_take(struct subconds *s, char *buf)
     buf[--n] = '\0';
   return true;
 }
+
+void report_subconds(const char *id, const char *tag, const struct subconds *s, char *text,
+                     size_t len)
+{
+  subconds_append(s, text, len);
+  report(id, tag, subconds_all_ok(s), "%s", text);
+}

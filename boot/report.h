@@ -43,6 +43,10 @@ bool subconds_all_ok(const struct subconds *s);
 /* Removes a trailing " {ok: ...; failed: ...}" block from buf into s (false: none there),
  * so a caller can add its own sub-conditions to a block a lower layer wrote. */
 bool subconds_take(struct subconds *s, char *buf);
+/* Appends the sub-condition block to text and reports the check (ok when every
+ * sub-condition held). */
+void report_subconds(const char *id, const char *tag, const struct subconds *s, char *text,
+                     size_t len);
 /* Appends the " {ok: ...; failed: ...}" block to the NUL-terminated text in buf. */
 void subconds_append(const struct subconds *s, char *buf, size_t len);
 

@@ -56,6 +56,9 @@ case_ "xfail: queue recovered, only the report missing" "ok 0 1" \
 case_ "xfail: two names in any order" "ok 0 1" \
   'not ok 1 - fault.overflow [smmuv3] x {ok: new-fault; failed: overflow-flag flag-cleared}' \
   "fault.overflow smmuv3 xfail flag-cleared overflow-flag"
+case_ "xfail written as free text" "problem the xfail names NO error nvme reported transfer, which this check does not report" \
+  'not ok 1 - dma.unmap.stale [vtd] x {ok: first-landed write-blocked; failed: write-device-error}' \
+  "dma.unmap.stale vtd xfail nvme reported NO transfer error"
 case_ "xfail: failure without a sub-condition block" "problem without a sub-condition block" \
   'not ok 1 - state.restore [vtd] attach failed: IOMMU_ENOMEM' "state.restore vtd xfail IQA"
 case_ "xfail: block cut off by truncation" "problem without a sub-condition block" \

@@ -51,8 +51,14 @@ else
   passed=$((passed + 1))
 fi
 # The verdict for a person (make run shows it last): the run against its expectations.
-qemu_bin=$(awk '{print $1; exit}' "$work/qemu-cmdline" 2>/dev/null)
-qemu_ver=$("${qemu_bin:-false}" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\.[0-9]*\).*/\1/p')
+# The QEMU that ran: the command line's first word, after "env VAR=value..." if present.
+read -r -a qemu_words < "$work/qemu-cmdline" 2>/dev/null || qemu_words=()
+qemu_env=()
+i=0
+[ "${qemu_words[0]:-}" = env ] && i=1
+while [[ ${qemu_words[$i]:-} == *=* ]]; do qemu_env+=("${qemu_words[$i]}"); i=$((i + 1)); done
+qemu_ver=$(env "${qemu_env[@]}" "${qemu_words[$i]:-false}" --version 2>/dev/null |
+           sed -n 's/^QEMU emulator version \([0-9]*\.[0-9]*\).*/\1/p')
 if [ $failed -eq 0 ]; then
   broken=
   [ $n_expected_fail -gt 0 ] && broken=" $n_expected_fail expected failure(s) of this deliberately broken platform,"

@@ -404,8 +404,7 @@ static void dma_fault_unmapped(struct scenario_ctx *ctx)
   snprintf(text, sizeof(text), "%s; write to unmapped IOVA 0x%llx: memory %s, %s; read of 0x%llx: %s",
            ctext, (unsigned long long)iova, unchanged ? "unchanged" : "CHANGED", wtext,
            (unsigned long long)riova, rtext);
-  subconds_append(&sc, text, sizeof(text));
-  report("dma.fault.unmapped", ctx->tag, subconds_all_ok(&sc), "%s", text);
+  report_subconds("dma.fault.unmapped", ctx->tag, &sc, text, sizeof(text));
 out:
   dma_env_close(&e);
 }
@@ -472,8 +471,7 @@ static void dma_fault_readonly(struct scenario_ctx *ctx)
            "a read cached IOVA 0x%llx: memory %s, %s", ctext, (unsigned long long)iova,
            unchanged ? "unchanged" : "CHANGED", text, read_ok ? "works" : "FAILED",
            (unsigned long long)cached_iova, cached_unchanged ? "unchanged" : "CHANGED", ctext2);
-  subconds_append(&sc, all, sizeof(all));
-  report("dma.fault.readonly", ctx->tag, subconds_all_ok(&sc), "%s", all);
+  report_subconds("dma.fault.readonly", ctx->tag, &sc, all, sizeof(all));
 out:
   dma_env_close(&e);
 }
@@ -508,8 +506,7 @@ static void dma_unmap_stale(struct scenario_ctx *ctx)
   snprintf(all, sizeof(all), "first write %s; after unmap + invalidation of IOVA 0x%llx the write was %s, %s",
            first ? "landed" : "MISSING", (unsigned long long)iova,
            blocked ? "blocked" : "NOT blocked (stale IOTLB)", text);
-  subconds_append(&sc, all, sizeof(all));
-  report("dma.unmap.stale", ctx->tag, subconds_all_ok(&sc), "%s", all);
+  report_subconds("dma.unmap.stale", ctx->tag, &sc, all, sizeof(all));
 out:
   dma_env_close(&e);
 }
@@ -619,8 +616,7 @@ static void dma_detach(struct scenario_ctx *ctx)
            before ? "landed" : "MISSING", blocked ? "blocked" : "NOT blocked", text,
            inj[0][0] ? "; malformed entry: " : "", inj[0], inj[1][0] ? "; broken root pointer: " : "",
            inj[1]);
-  subconds_append(&sc, all, sizeof(all));
-  report("dma.detach", ctx->tag, subconds_all_ok(&sc), "%s", all);
+  report_subconds("dma.detach", ctx->tag, &sc, all, sizeof(all));
 out:
   dma_env_close(&e);
 }
@@ -678,8 +674,7 @@ static void dma_bypass(struct scenario_ctx *ctx)
            "with an empty paging domain attached %s", (unsigned long long)t->phys,
            (unsigned long long)t->phys, landed ? "reached memory untranslated" : "did NOT reach memory",
            blocked ? "was blocked (translation is on)" : "was NOT blocked (translation off?)");
-  subconds_append(&sc, text, sizeof(text));
-  report("dma.bypass", ctx->tag, subconds_all_ok(&sc), "%s", text);
+  report_subconds("dma.bypass", ctx->tag, &sc, text, sizeof(text));
 out:
   dma_env_close(&e);
 }

@@ -5,6 +5,8 @@
 #define TESTS_UNIT_MODEL_RUN_H
 
 #include "arch/host/host_boot.h"
+#include "boot/report.h"
+#include "iommu/iommu.h"
 
 /* The model's TLB hit count, read from the system before it is destroyed. */
 typedef unsigned long (*model_tlb_hits_fn)(struct host_system *sys);
@@ -13,5 +15,12 @@ typedef unsigned long (*model_tlb_hits_fn)(struct host_system *sys);
  * evidence in its text and hits > 0; with flush() it must pass. */
 void model_expect_stale(const char *spec, const char *glob, const char *evidence,
                         model_tlb_hits_fn hits);
+
+/* Changes the driver's ops for one run (the unit's ops are a patched copy). */
+typedef void (*model_ops_patch_fn)(struct iommu_ops *ops);
+/* Runs glob on the model spec with the unit's ops patched (NULL: as they are); returns the
+ * console output (the caller frees it) and the counts. */
+char *model_run_patched(const char *spec, const char *glob, model_ops_patch_fn patch,
+                        struct report_counts *counts);
 
 #endif
