@@ -46,6 +46,13 @@ struct iommu_domain {
   struct pt pt;             /* paging domains: the I/O page table */
   unsigned n_devices;       /* devices whose primary domain this is (core bookkeeping) */
   void *priv;
+  /* Dirty tracking (iommu/core/dirty.c). dirty_enforced: allocated by domain_alloc_dirty
+   * (writable leaves start clean); dirty_switch: the driver can switch hardware Dirty updates
+   * off (VT-d SSADE, AMD HAD), else they follow the table encoding (VT-d first stage, SMMU
+   * DBM); dirty_on: updates requested, encoded by drivers at attach; dirty_flushes: the
+   * invalidations the harvest issued. */
+  bool dirty_enforced, dirty_switch, dirty_on;
+  unsigned long dirty_flushes;
 };
 
 /* What a fault means, independent of the architecture's codes (drivers classify). */
@@ -138,6 +145,18 @@ struct iommu_ops {
   /* Breaks something for rid on purpose; revert with inject_revert. */
   int (*inject)(struct iommu_unit *unit, enum iommu_inject what, uint16_t rid);
   int (*inject_revert)(struct iommu_unit *unit, enum iommu_inject what, uint16_t rid);
+
+  /* ---- dirty tracking (iommu/core/dirty.c); the page-table engine reads and clears ---- */
+  /* NULL when the unit's paging domains can track dirty state, else the register field that
+   * says why not (the SKIP reason). NULL member: no dirty tracking at all. */
+  const char *(*dirty_gap)(const struct iommu_unit *unit);
+  /* As domain_alloc(PAGING), with tables whose writable leaves start clean (PT_F_DIRTY_TRACK)
+   * and contexts that let hardware mark them; sets dom->dirty_switch. */
+  int (*domain_alloc_dirty)(struct iommu_unit *unit, struct iommu_domain **out);
+  /* Switches hardware Dirty updates of every device attached to dom (dom->dirty_on already
+   * holds the new state), with the invalidations the context change needs. Called only for
+   * domains with dirty_switch. */
+  int (*set_dirty_tracking)(struct iommu_domain *dom, bool on);
 };
 
 extern const struct iommu_ops vtd_ops, amd_ops, smmuv3_ops;

@@ -303,6 +303,8 @@ static int amd_attach(struct iommu_domain *dom, uint16_t rid)
       amd_dte_passthrough(v, d->domid, ivhd_setting(a, ids[i]));
     else
       amd_dte_translate(v, d->dom.pt.root_phys, d->dom.pt.levels, d->domid, ivhd_setting(a, ids[i]));
+    if (dom->dirty_on)
+      v[0] |= AMD_DTE_HAD_DIRTY;
     write_dte(a, ids[i], v);
     /* A walk may have cached the old entry (and the old domain's translations under this
      * device): invalidate both. */
@@ -323,7 +325,9 @@ static int alloc_domid(struct amd_unit *a)
   return -1;
 }
 
-static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, struct iommu_domain **out)
+/* pt_flags: PT_F_* added to the table's options (PT_F_DIRTY_TRACK for dirty tracking). */
+static int amd_domain_alloc_pt(struct iommu_unit *u, enum iommu_domain_type type, unsigned pt_flags,
+                               struct iommu_domain **out)
 {
   struct amd_unit *a = amd(u);
   if (a->levels == 0)
@@ -344,7 +348,8 @@ static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
   unsigned bits = amd_levels_bits(a->levels);
   d->dom.iova_bits = bits > 63 ? 63 : bits;
   if (type == IOMMU_DOMAIN_PAGING) {
-    struct pt_cfg cfg = { .fmt = &pt_fmt_amd_v1, .levels = a->levels, .ias = bits > 64 ? 64 : bits };
+    struct pt_cfg cfg = { .fmt = &pt_fmt_amd_v1, .levels = a->levels, .ias = bits > 64 ? 64 : bits,
+                          .flags = pt_flags };
     int err = pt_init(&d->dom.pt, &cfg);
     if (err) {
       pt_free(&d->dom.pt);
@@ -356,6 +361,50 @@ static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
   }
   *out = &d->dom;
   return IOMMU_OK;
+}
+
+static int amd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, struct iommu_domain **out)
+{
+  return amd_domain_alloc_pt(u, type, 0, out);
+}
+
+/* ---- dirty tracking (2.2.2.1 DTE HAD, 2.2.3 v1 PTE D bit 6) ---- */
+/* HAD = 11b asks for Access and Dirty updates: both EFR.HASup and EFR.HDSup. */
+static const char *amd_dirty_gap(const struct iommu_unit *u)
+{
+  const struct amd_unit *a = amd(u);
+  if (!AMD_EFR_HDSUP(a->efr))
+    return "EFR.HDSup=0";
+  if (!AMD_EFR_HASUP(a->efr))
+    return "EFR.HASup=0";
+  return NULL;
+}
+
+static int amd_domain_alloc_dirty(struct iommu_unit *u, struct iommu_domain **out)
+{
+  int err = amd_domain_alloc_pt(u, IOMMU_DOMAIN_PAGING, PT_F_DIRTY_TRACK, out);
+  if (!err)
+    (*out)->dirty_switch = true; /* DTE.HAD */
+  return err;
+}
+
+/* HAD rewritten in every DTE translating through the domain's table, each DTE invalidated
+ * with the domain's cached translations. */
+static int amd_set_dirty_tracking(struct iommu_domain *dom, bool on)
+{
+  struct amd_unit *a = amd(dom->unit);
+  struct amd_domain *d = adom(dom);
+  int err = IOMMU_OK;
+  for (uint32_t id = 0; id < a->n_devids && !err; id++) {
+    uint64_t *e = dte(a, id);
+    if (amd_dte_is_blocked(e) || dte_domid(e) != d->domid || !(e[0] & AMD_DTE_MODE_MASK))
+      continue;
+    uint64_t v[4] = { e[0], e[1], e[2], e[3] };
+    v[0] = (v[0] & ~AMD_DTE_HAD_MASK) | (on ? AMD_DTE_HAD_DIRTY : 0);
+    write_dte(a, id, v);
+    err = amd_flush_devtab(a, (uint16_t)id, d->domid);
+  }
+  return err;
 }
 
 static void amd_domain_free(struct iommu_domain *dom)
@@ -502,4 +551,7 @@ const struct iommu_ops amd_ops = {
   .fault_slots = amd_fault_slots,
   .inject = amd_inject,
   .inject_revert = amd_inject_revert,
+  .dirty_gap = amd_dirty_gap,
+  .domain_alloc_dirty = amd_domain_alloc_dirty,
+  .set_dirty_tracking = amd_set_dirty_tracking,
 };

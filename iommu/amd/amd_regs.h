@@ -79,6 +79,9 @@
 /* ---- Device table entry (2.2.2.1): 256 bits, four qwords ---- */
 #define AMD_DTE_V (1ull << 0)
 #define AMD_DTE_TV (1ull << 1)
+#define AMD_DTE_HAD_SHIFT 7          /* [8:7] 01b Access, 11b Access + Dirty updates */
+#define AMD_DTE_HAD_MASK (3ull << 7)
+#define AMD_DTE_HAD_DIRTY (3ull << 7)
 #define AMD_DTE_MODE_SHIFT 9         /* [11:9] paging mode: 0 = no translation, 1..6 levels */
 #define AMD_DTE_MODE_MASK (7ull << 9)
 #define AMD_DTE_ROOT_MASK AMD_BASE_ADDR_MASK

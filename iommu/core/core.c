@@ -1,6 +1,7 @@
 /* The IOMMU core API (core.h): request checks, the page-table engine for map/unmap, gather
  * and sync, device bookkeeping; the drivers are reached only from here. */
 #include "iommu/core/core.h"
+#include "iommu/core/dirty.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -71,7 +72,7 @@ int iommu_domain_free(struct iommu_domain *dom)
 
 void iommu_gather_init(struct iommu_gather *g) { memset(g, 0, sizeof(*g)); }
 
-static void gather_add(struct iommu_gather *g, uint64_t iova, uint64_t size)
+void iommu_gather_add(struct iommu_gather *g, uint64_t iova, uint64_t size)
 {
   uint64_t last = iova + size - 1;
   if (!g->pending || iova < g->start)
@@ -120,15 +121,21 @@ int iommu_map(struct iommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t s
 int iommu_unmap(struct iommu_domain *dom, uint64_t iova, uint64_t size, struct iommu_gather *g,
                 uint64_t *unmapped)
 {
+  return iommu_unmap_report(dom, iova, size, g, unmapped, NULL, NULL);
+}
+
+int iommu_unmap_report(struct iommu_domain *dom, uint64_t iova, uint64_t size,
+                       struct iommu_gather *g, uint64_t *unmapped, pt_range_fn dirty_fn, void *ctx)
+{
   uint64_t removed = 0;
   if (unmapped)
     *unmapped = 0;
   int err = check_range(dom, iova, size, 0);
   if (err)
     return err;
-  err = pt_unmap_range(&dom->pt, iova, size, &removed, NULL, NULL);
+  err = pt_unmap_range(&dom->pt, iova, size, &removed, dirty_fn, ctx);
   if (removed)
-    gather_add(g, iova, size);
+    iommu_gather_add(g, iova, size);
   if (unmapped)
     *unmapped = removed;
   return err;
@@ -170,6 +177,9 @@ int iommu_attach(struct iommu_domain *dom, struct iommu_device *dev)
 {
   if (dom == NULL || dev == NULL)
     return IOMMU_EINVAL;
+  int derr = iommu_dirty_attach_check(dom, dev);
+  if (derr)
+    return derr;
   if (dom->unit != dev->unit)
     return IOMMU_EINVAL; /* a domain's tables belong to one unit */
   if (dev->domain == dom)

@@ -36,6 +36,8 @@ struct iommu_gather {
   unsigned ranges;          /* ranges gathered since the last sync */
 };
 void iommu_gather_init(struct iommu_gather *g);
+/* Adds [iova, iova+size) to what the next iommu_sync invalidates. */
+void iommu_gather_add(struct iommu_gather *g, uint64_t iova, uint64_t size);
 
 /* Maps [iova, iova+size) to phys with the largest leaves alignment allows; iova, phys and
  * size aligned to the domain's smallest page; prot IOMMU_PROT_READ and/or WRITE. Whatever
@@ -46,6 +48,9 @@ int iommu_map(struct iommu_domain *dom, uint64_t iova, uint64_t phys, uint64_t s
  * and gathers the range; nothing is invalidated until iommu_sync. *unmapped may be NULL. */
 int iommu_unmap(struct iommu_domain *dom, uint64_t iova, uint64_t size, struct iommu_gather *g,
                 uint64_t *unmapped);
+/* iommu_unmap that also tells dirty_fn (may be NULL) each dirty leaf it removed. */
+int iommu_unmap_report(struct iommu_domain *dom, uint64_t iova, uint64_t size,
+                       struct iommu_gather *g, uint64_t *unmapped, pt_range_fn dirty_fn, void *ctx);
 /* One invalidation covering everything gathered (targeted where the hardware can name the
  * range, the whole domain otherwise), waiting for completion. */
 int iommu_sync(struct iommu_domain *dom, struct iommu_gather *g);

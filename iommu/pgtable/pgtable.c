@@ -514,6 +514,26 @@ static void harvest_level(const struct pt *pt, uint64_t *table, unsigned level, 
   unsigned idx = index_at(pt, iova, level), end = index_at(pt, last, level) + 1;
   struct dirty_span written = { 0, 0, false };
   const uint64_t *occ = occupancy(pt, table);
+  if (level == 1 && f->replica_mask) {
+    /* A replicated page cut by either end of the window: hardware may have marked any of
+     * its replicas, so every replica is looked at (the caller clips the report). */
+    unsigned ends[2] = { idx, end - 1 };
+    for (unsigned k = 0; k < 2; k++) {
+      uint64_t e = table[ends[k]];
+      if (e == 0 || (e & f->replica_mask) != f->replica_mask)
+        continue;
+      struct pt_entry d;
+      f->decode(pt, e, level, &d);
+      if (d.kind != PT_ENTRY_LEAF || d.size <= span)
+        continue;
+      uint64_t base = slot_iova(pt, iova, level, ends[k]) & ~(d.size - 1);
+      unsigned first = index_at(pt, base, level), count = (unsigned)(d.size / span);
+      if (k == 0 && first < idx)
+        idx = first;
+      if (k == 1 && first + count > end)
+        end = first + count;
+    }
+  }
   if (level == 1) {
     /* Runs of consecutive dirty pages are reported as one range. */
     unsigned run = 0, run_len = 0;

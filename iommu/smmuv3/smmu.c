@@ -187,7 +187,7 @@ void smmu_describe_driver(const struct iommu_unit *u, iommu_line_fn line, void *
            SMMU_IDR3_RIL(idr[3]) ? "range forms" : "one per granule", (unsigned)SMMU_IDR3_RIL(idr[3]));
   line(ctx, buf);
   snprintf(buf, sizeof(buf),
-           "=> memory: %s (IDR0.COHACC=%u); not used: HTTU (IDR0.HTTU=%u, AF set by software), "
+           "=> memory: %s (IDR0.COHACC=%u); HTTU (IDR0.HTTU=%u): dirty tracking; not used: "
            "stalls (IDR0.STALL_MODEL=%u), ATS/PRI; CR2.PTM=%u (IDR0.BTM=%u)",
            SMMU_IDR0_COHACC(idr[0]) ? "coherent walks, WB inner-shareable" : "non-coherent: NC, cache clean",
            (unsigned)SMMU_IDR0_COHACC(idr[0]), (unsigned)SMMU_IDR0_HTTU(idr[0]),
@@ -536,7 +536,10 @@ static int smmu_disable(struct iommu_unit *u, char *why, size_t len)
 }
 
 /* ---- domains ---- */
-static int smmu_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, struct iommu_domain **out)
+/* pt_flags: PT_F_* added to the table's options; PT_F_DIRTY_TRACK also gives the context
+ * descriptor HA/HD (stage 1) or the STE S2HA/S2HD (stage 2, at attach). */
+static int smmu_domain_alloc_pt(struct iommu_unit *u, enum iommu_domain_type type, unsigned pt_flags,
+                                struct iommu_domain **out)
 {
   struct smmu_unit *s = smmu(u);
   if (!s->enabled)
@@ -566,7 +569,7 @@ static int smmu_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, 
     }
     struct pt_cfg cfg = {
       .fmt = s->stage == 1 ? &pt_fmt_arm_s1 : &pt_fmt_arm_s2, .granule_shift = s->granule,
-      .ias = ias, .oas = s->oas, .flags = s->coherent ? 0 : PT_F_NONCOHERENT | PT_F_ARM_NC,
+      .ias = ias, .oas = s->oas, .flags = (s->coherent ? 0 : PT_F_NONCOHERENT | PT_F_ARM_NC) | pt_flags,
     };
     int err = pt_init(&d->dom.pt, &cfg);
     if (!err && d->dom.pt.levels > 4)
@@ -581,6 +584,7 @@ static int smmu_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, 
         struct smmu_cd_cfg cd = {
           .ttb0 = d->dom.pt.root_phys, .t0sz = 64 - ias, .granule = s->granule,
           .ips = (unsigned)smmu_ps_encode(s->oas), .asid = d->asid, .coherent = s->coherent,
+          .ha = (pt_flags & PT_F_DIRTY_TRACK) != 0, .hd = (pt_flags & PT_F_DIRTY_TRACK) != 0,
         };
         smmu_cd_encode(d->cdtab, &cd);
         smmu_sync_mem(s->coherent, d->cdtab, PAGE_SIZE);
@@ -596,6 +600,33 @@ static int smmu_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, 
   }
   *out = &d->dom;
   return IOMMU_OK;
+}
+
+static int smmu_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, struct iommu_domain **out)
+{
+  return smmu_domain_alloc_pt(u, type, 0, out);
+}
+
+/* ---- dirty tracking (3.13 HTTU) ---- */
+/* Dirty state through DBM: IDR0.HTTU=2 (Access flag and dirty state), and table walks that
+ * snoop (IDR0.COHACC) so the CPU reads the descriptors hardware updated. */
+static const char *smmu_dirty_gap(const struct iommu_unit *u)
+{
+  const struct smmu_unit *s = smmu(u);
+  switch (SMMU_IDR0_HTTU(s->idr[0])) {
+  case 0: return "IDR0.HTTU=0";
+  case 1: return "IDR0.HTTU=1 (Access flag only)";
+  case 2: break;
+  default: return "IDR0.HTTU=3 (reserved)";
+  }
+  return s->coherent ? NULL : "IDR0.COHACC=0 (hardware-updated descriptors need coherent walks)";
+}
+
+/* Writable leaves carry DBM and start writable-clean; CD.HD/STE.S2HD stay on for the
+ * domain's life (without them a DBM leaf is read-only), so there is no switch. */
+static int smmu_domain_alloc_dirty(struct iommu_unit *u, struct iommu_domain **out)
+{
+  return smmu_domain_alloc_pt(u, IOMMU_DOMAIN_PAGING, PT_F_DIRTY_TRACK, out);
 }
 
 static int flush_domain(struct smmu_unit *s, struct smmu_domain *d)
@@ -682,7 +713,7 @@ static void ste_for_domain(const struct smmu_unit *s, const struct smmu_domain *
       .sl0 = (unsigned)smmu_s2sl0_encode(d->dom.pt.cfg.granule_shift, 4 - d->dom.pt.levels),
       .tg = smmu_tg_encode(d->dom.pt.cfg.granule_shift), .ps = (unsigned)smmu_ps_encode(d->dom.pt.cfg.oas),
       .ttb = d->dom.pt.root_phys,
-      .coherent = s->coherent,
+      .coherent = s->coherent, .ha = d->dom.dirty_enforced, .hd = d->dom.dirty_enforced,
     };
     smmu_ste_s2(ste, &c);
   }
@@ -905,4 +936,6 @@ const struct iommu_ops smmuv3_ops = {
   .fault_slots = smmu_fault_slots,
   .inject = smmu_inject,
   .inject_revert = smmu_inject_revert,
+  .dirty_gap = smmu_dirty_gap,
+  .domain_alloc_dirty = smmu_domain_alloc_dirty,
 };

@@ -316,6 +316,53 @@ static int vtd_detach(struct iommu_unit *u, uint16_t rid)
   return err;
 }
 
+/* ---- dirty tracking (VT-d 3.6.2 first stage, 3.7.2 second stage) ---- */
+/* Scalable mode only: second-stage Dirty bits need ECAP.SSADS and the PASID entry's SSADE;
+ * first-stage D is written on every first-stage walk. Either update is an atomic write by
+ * the walker, which must snoop (ECAP.SMPWCS, PASID-entry PWSNP) so the CPU sees it. */
+static const char *vtd_dirty_gap(const struct iommu_unit *u)
+{
+  const struct vtd_unit *v = vtd(u);
+  if (!v->first_stage) {
+    if (!VTD_ECAP_SSADS(v->ecap))
+      return "ECAP.SSADS=0";
+    if (!v->scalable)
+      return "legacy mode (SSADE is a scalable-mode PASID-entry field)";
+  }
+  if (!VTD_ECAP_SMPWCS(v->ecap))
+    return "ECAP.SMPWCS=0 (Access/Dirty updates need snooped walks)";
+  return NULL;
+}
+
+/* The PASID entry of a device attached to a tracking domain: snooped walks, and SSADE
+ * while tracking is on (second stage). */
+static void vtd_pasid_entry_dirty(uint64_t pe[8], struct iommu_domain *dom)
+{
+  if (!dom->dirty_enforced)
+    return;
+  pe[1] |= VTD_PASID_Q1_PWSNP;
+  if (dom->dirty_on && !vdom(dom)->first_stage)
+    pe[0] |= VTD_PASID_SSADE;
+}
+
+/* SSADE flipped in place in every PASID entry of the domain, then the PASID cache and the
+ * IOTLB (translations cached with the old setting) of the domain invalidated (6.5.2.6). */
+static int vtd_set_dirty_tracking(struct iommu_domain *dom, bool on)
+{
+  struct vtd_unit *v = vtd(dom->unit);
+  struct vtd_domain *d = vdom(dom);
+  for (unsigned i = 0; i < v->n_pasid_devs; i++) {
+    uint64_t *pe = v->pasid_devs[i].table0;
+    if (!(pe[0] & VTD_PASID_P) || (uint16_t)pe[1] != d->did ||
+        ((pe[0] >> VTD_PASID_PGTT_SHIFT) & 7) != VTD_PGTT_SECOND_STAGE)
+      continue;
+    pe[0] = on ? pe[0] | VTD_PASID_SSADE : pe[0] & ~VTD_PASID_SSADE;
+    vtd_table_sync(v, pe, 8);
+  }
+  int err = vtd_flush_pasid_cache_domain(v, d->did);
+  return err ? err : vtd_flush_iotlb(v, d->did, 0, 0);
+}
+
 static int vtd_attach(struct iommu_domain *dom, uint16_t rid)
 {
   struct vtd_unit *v = vtd(dom->unit);
@@ -348,6 +395,7 @@ static int vtd_attach(struct iommu_domain *dom, uint16_t rid)
     else
       vtd_pasid_entry_encode(pe, pt ? VTD_PGTT_PASSTHROUGH : VTD_PGTT_SECOND_STAGE, d->dom.pt.root_phys,
                              v->aw_code, d->did);
+    vtd_pasid_entry_dirty(pe, dom);
     memcpy(p->table0 + 1, pe + 1, 7 * sizeof(uint64_t)); /* PASID 0 = RID_PASID; P last */
     vtd_table_sync(v, p->table0, 64);
     p->table0[0] = pe[0];
@@ -374,7 +422,9 @@ static int vtd_attach(struct iommu_domain *dom, uint16_t rid)
 }
 
 /* ---- domains ---- */
-static int vtd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, struct iommu_domain **out)
+/* pt_flags: PT_F_* added to the table's options (PT_F_DIRTY_TRACK for dirty tracking). */
+static int vtd_domain_alloc_pt(struct iommu_unit *u, enum iommu_domain_type type, unsigned pt_flags,
+                               struct iommu_domain **out)
 {
   struct vtd_unit *v = vtd(u);
   unsigned nd_bits = 4 + 2 * (unsigned)VTD_CAP_ND(v->cap);
@@ -387,7 +437,7 @@ static int vtd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
   d->dom.type = type;
   unsigned mgaw = (unsigned)VTD_CAP_MGAW(v->cap) + 1;
   d->first_stage = v->first_stage && type == IOMMU_DOMAIN_PAGING;
-  struct pt_cfg cfg = { .flags = VTD_ECAP_C(v->ecap) ? 0 : PT_F_NONCOHERENT };
+  struct pt_cfg cfg = { .flags = (VTD_ECAP_C(v->ecap) ? 0 : PT_F_NONCOHERENT) | pt_flags };
   if (d->first_stage) {
     /* 4-level (5-level with CAP.FL5LP) first stage; IOVAs stay in the canonical lower half. */
     cfg.fmt = &pt_fmt_x86_64;
@@ -415,6 +465,19 @@ static int vtd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, s
   }
   *out = &d->dom;
   return IOMMU_OK;
+}
+
+static int vtd_domain_alloc(struct iommu_unit *u, enum iommu_domain_type type, struct iommu_domain **out)
+{
+  return vtd_domain_alloc_pt(u, type, 0, out);
+}
+
+static int vtd_domain_alloc_dirty(struct iommu_unit *u, struct iommu_domain **out)
+{
+  int err = vtd_domain_alloc_pt(u, IOMMU_DOMAIN_PAGING, PT_F_DIRTY_TRACK, out);
+  if (!err)
+    (*out)->dirty_switch = !vdom(*out)->first_stage; /* SSADE; first-stage D always */
+  return err;
 }
 
 static void vtd_domain_free(struct iommu_domain *dom)
@@ -563,4 +626,7 @@ const struct iommu_ops vtd_ops = {
   .fault_slots = vtd_fault_slots,
   .inject = vtd_inject,
   .inject_revert = vtd_inject_revert,
+  .dirty_gap = vtd_dirty_gap,
+  .domain_alloc_dirty = vtd_domain_alloc_dirty,
+  .set_dirty_tracking = vtd_set_dirty_tracking,
 };

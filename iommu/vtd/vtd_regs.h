@@ -44,8 +44,10 @@
 #define VTD_ECAP_PSS(e) REG_FIELD(e, 39, 35)  /* PASID size supported - 1 */
 #define VTD_ECAP_PASID(e) REG_BIT(e, 40)
 #define VTD_ECAP_SMTS(e) REG_BIT(e, 43)
+#define VTD_ECAP_SSADS(e) REG_BIT(e, 45)  /* second-stage Access/Dirty (SLADS before 3.x) */
 #define VTD_ECAP_SLTS(e) REG_BIT(e, 46)   /* SSTS in VT-d 5.x */
 #define VTD_ECAP_FLTS(e) REG_BIT(e, 47)   /* FSTS in VT-d 5.x */
+#define VTD_ECAP_SMPWCS(e) REG_BIT(e, 48) /* scalable-mode walks can snoop (PASID-entry PWSNP) */
 
 /* GCMD / GSTS (11.4.4): same bit positions; SRTP, WBF, SIRTP are one-shot commands. */
 #define VTD_GCMD_TE (1u << 31)
@@ -112,6 +114,8 @@
 #define VTD_PASID_P 1ull
 #define VTD_PASID_AW_SHIFT 2
 #define VTD_PASID_PGTT_SHIFT 6
+#define VTD_PASID_SSADE (1ull << 9)     /* qword 0: second-stage Access/Dirty enable (9.6) */
+#define VTD_PASID_Q1_PWSNP (1ull << 23) /* qword 1: page-walk snoop (needs ECAP.SMPWCS) */
 #define VTD_PGTT_FIRST_STAGE 1ull
 #define VTD_PGTT_SECOND_STAGE 2ull
 #define VTD_PGTT_PASSTHROUGH 4ull

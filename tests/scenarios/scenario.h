@@ -37,6 +37,7 @@ struct scenario {
 SCENARIO_FAMILY(discover);
 SCENARIO_FAMILY(ioasid);
 SCENARIO_FAMILY(dma);
+SCENARIO_FAMILY(dirty);
 SCENARIO_FAMILY(machinery);
 SCENARIO_FAMILY(group);
 

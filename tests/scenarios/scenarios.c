@@ -15,6 +15,7 @@ static const struct family families[] = {
   { discover_scenarios, &discover_scenario_count },
   { ioasid_scenarios, &ioasid_scenario_count },
   { dma_scenarios, &dma_scenario_count },
+  { dirty_scenarios, &dirty_scenario_count },
   { group_scenarios, &group_scenario_count },
   { machinery_scenarios, &machinery_scenario_count }, /* state.restore last */
 };

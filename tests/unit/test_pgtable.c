@@ -403,6 +403,18 @@ static void dirty_every_format(void **state)
   assert_int_equal(s.size[0], 0x10000);
   for (unsigned i = 0; i < 16; i++)
     assert_int_equal(bits(*slot(&pt, 0x40000 + 0x1000ull * i, 1), 6, 6), 0);
+  /* A window that starts one page into the page (or ends inside it) still sees the dirty
+   * bit hardware set in a replica outside the window. */
+  hw_write(&pt, 0x40000, 1);
+  s.n = 0;
+  assert_int_equal(pt_read_and_clear_dirty(&pt, 0x41000, 0x2000, true, collect, &s), IOMMU_OK);
+  assert_int_equal(s.n, 1);
+  assert_int_equal(s.iova[0], 0x40000);
+  hw_write(&pt, 0x4f000, 1);
+  s.n = 0;
+  assert_int_equal(pt_read_and_clear_dirty(&pt, 0x3f000, 0x2000, true, collect, &s), IOMMU_OK);
+  assert_int_equal(s.n, 1);
+  assert_int_equal(bits(*slot(&pt, 0x4f000, 1), 6, 6), 0);
   pt_free(&pt);
 }
 
