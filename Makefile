@@ -15,8 +15,8 @@ CORE_SRCS := arch/poll.c \
   iommu/iommu.c iommu/regfield.c \
   iommu/vtd/vtd_caps.c iommu/vtd/vtd.c iommu/vtd/vtd_tables.c iommu/vtd/vtd_inv.c \
   iommu/pgtable/pgtable.c iommu/pgtable/fmt_vtd_ss.c iommu/pgtable/fmt_x86_64.c \
-  iommu/pgtable/fmt_amd_v1.c iommu/pgtable/fmt_arm_lpae.c iommu/core/core.c iommu/core/aux.c \
-  iommu/core/dirty.c iommu/vtd/vtd_pasid.c iommu/smmuv3/smmu_pasid.c iommu/amd/amd_pasid.c \
+  iommu/pgtable/fmt_amd_v1.c iommu/pgtable/fmt_arm_lpae.c iommu/core/core.c iommu/core/dirty.c iommu/core/group.c iommu/core/container.c \
+  iommu/core/aux.c iommu/vtd/vtd_pasid.c iommu/smmuv3/smmu_pasid.c iommu/amd/amd_pasid.c \
   iommu/amd/amd.c iommu/amd/amd_tables.c iommu/amd/amd_cmd.c \
   iommu/amd/amd_caps.c iommu/smmuv3/smmu_caps.c iommu/smmuv3/smmu.c iommu/smmuv3/smmu_tables.c \
   iommu/smmuv3/smmu_queue.c iommu/initiator/initiator.c iommu/initiator/edu.c \
@@ -24,7 +24,7 @@ CORE_SRCS := arch/poll.c \
   ioasid/ioasid.c \
   tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \
   tests/scenarios/dma_env.c tests/scenarios/dma.c tests/scenarios/aux.c tests/scenarios/dirty.c \
-  tests/scenarios/machinery.c
+  tests/scenarios/machinery.c tests/scenarios/group.c
 FW_SRCS := boot/efi_main.c boot/console_uefi.c boot/mem_uefi.c boot/esp_uefi.c boot/initiator_uefi.c \
   boot/newlib_syscalls.c
 

@@ -1,6 +1,7 @@
 /* PCI enumeration and capability decoding (PCI Express Base 6.0). */
 #include "boot/pci.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -90,6 +91,7 @@ static int walk_ext_caps(const struct pci_cfg_ops *ops, struct pci_dev *d)
     case PCI_EXT_CAP_ID_ACS:
       c->acs = off;
       c->acs_cap = (uint16_t)cfg32(ops, d, off + 4);
+      c->acs_ctl = (uint16_t)(cfg32(ops, d, off + 4) >> 16);
       break;
     case PCI_EXT_CAP_ID_ATS: {
       uint16_t cap = (uint16_t)cfg32(ops, d, off + 4);
@@ -139,7 +141,7 @@ struct enum_state {
 static int scan_bus(struct enum_state *st, uint8_t bus, int parent, unsigned depth);
 
 static int add_function(struct enum_state *st, uint8_t bus, uint8_t dev, uint8_t fn, int parent,
-                        unsigned depth, uint32_t id)
+                        unsigned depth, uint32_t id, bool slot_multifunction)
 {
   struct pci_topology *topo = st->topo;
   if (topo->n == PCI_MAX_DEVS) {
@@ -159,7 +161,8 @@ static int add_function(struct enum_state *st, uint8_t bus, uint8_t dev, uint8_t
   d->class_rev = cfg32(st->ops, d, 0x08);
   uint8_t htype = (uint8_t)(cfg32(st->ops, d, 0x0c) >> 16);
   d->header_type = htype & 0x7f;
-  d->multifunction = htype & 0x80;
+  /* Function 0's Multi-Function bit speaks for the whole device (7.5.1.1.9). */
+  d->multifunction = (htype & 0x80) || slot_multifunction;
   pci_parse_caps(st->ops, d); /* a bad list is recorded in caps.err, enumeration goes on */
   if (pci_is_bridge(d)) {
     uint32_t buses = cfg32(st->ops, d, 0x18);
@@ -190,7 +193,7 @@ static int scan_bus(struct enum_state *st, uint8_t bus, int parent, unsigned dep
       uint32_t fid = fn == 0 ? id : st->ops->read32(st->ops->ctx, st->seg->segment, bus, dev, fn, 0);
       if ((uint16_t)fid == 0xffff || (uint16_t)fid == 0)
         continue;
-      int err = add_function(st, bus, dev, fn, parent, depth, fid);
+      int err = add_function(st, bus, dev, fn, parent, depth, fid, n_fn > 1);
       if (err)
         return err;
     }
@@ -217,6 +220,7 @@ int pci_enumerate(struct pci_topology *topo, const struct mcfg_info *mcfg,
         return err;
     }
   }
+  pci_resolve_dma_aliases(topo);
   return PCI_OK;
 }
 
@@ -280,3 +284,119 @@ static void ecam_write32(void *ctx, uint16_t seg, uint8_t bus, uint8_t dev, uint
 }
 
 const struct pci_cfg_ops pci_ecam_ops_template = { ecam_read32, ecam_write32, NULL };
+
+/* ---------------------------------------------------------------- DMA aliases and ACS */
+
+const char *pci_alias_kind_name(enum pci_alias_kind kind)
+{
+  switch (kind) {
+  case PCI_ALIAS_BRIDGE_SECONDARY: return "PCIe-to-PCI bridge (secondary bus, devfn 0)";
+  case PCI_ALIAS_BRIDGE_ITSELF: return "bridge forwards with its own ID";
+  case PCI_ALIAS_QUIRK: return "DMA alias quirk";
+  }
+  return "?";
+}
+
+/* Functions known to issue DMA with another function's requester ID. Each entry names where
+ * the behaviour is documented (the Linux quirk that handles it, drivers/pci/quirks.c). */
+enum quirk_alias { QUIRK_FUNC0, QUIRK_FUNC1, QUIRK_FIXED };
+static const struct dma_alias_quirk {
+  uint16_t vendor, device;
+  uint8_t how;               /* enum quirk_alias */
+  uint8_t devfn;             /* QUIRK_FIXED: the devfn used */
+  const char *source;
+} dma_alias_quirks[] = {
+  { 0x1180, 0xe832, QUIRK_FUNC0, 0, "Ricoh R5C832: Linux quirk_dma_func0_alias" },
+  { 0x1180, 0xe476, QUIRK_FUNC0, 0, "Ricoh R5CE476: Linux quirk_dma_func0_alias" },
+  { 0x1b4b, 0x9120, QUIRK_FUNC1, 0, "Marvell 88SE9120: Linux quirk_dma_func1_alias" },
+  { 0x1b4b, 0x9123, QUIRK_FUNC1, 0, "Marvell 88SE9123: Linux quirk_dma_func1_alias" },
+  { 0x1b4b, 0x9128, QUIRK_FUNC1, 0, "Marvell 88SE9128: Linux quirk_dma_func1_alias" },
+  { 0x1b4b, 0x9130, QUIRK_FUNC1, 0, "Marvell 88SE9130: Linux quirk_dma_func1_alias" },
+  { 0x1b4b, 0x9172, QUIRK_FUNC1, 0, "Marvell 88SE9172: Linux quirk_dma_func1_alias" },
+  { 0x1b4b, 0x9230, QUIRK_FUNC1, 0, "Marvell 88SE9230: Linux quirk_dma_func1_alias" },
+  { 0x9005, 0x0285, QUIRK_FIXED, 0x20, "Adaptec 3405: Linux quirk_fixed_dma_alias (devfn 04.0)" },
+};
+
+bool pci_dma_alias_quirk(uint16_t vendor, uint16_t device, uint8_t devfn, uint8_t *alias_devfn,
+                         const char **source)
+{
+  for (size_t i = 0; i < sizeof(dma_alias_quirks) / sizeof(dma_alias_quirks[0]); i++) {
+    const struct dma_alias_quirk *q = &dma_alias_quirks[i];
+    if (q->vendor != vendor || q->device != device)
+      continue;
+    *alias_devfn = q->how == QUIRK_FUNC0   ? (uint8_t)(devfn & ~7u)
+                   : q->how == QUIRK_FUNC1 ? (uint8_t)((devfn & ~7u) | 1u)
+                                           : q->devfn;
+    *source = q->source;
+    return *alias_devfn != devfn;
+  }
+  return false;
+}
+
+static void add_alias(struct pci_dev *d, uint16_t rid, enum pci_alias_kind kind, int via)
+{
+  if (rid == pci_rid(d) || d->n_aliases == PCI_MAX_DMA_ALIASES)
+    return;
+  for (unsigned i = 0; i < d->n_aliases; i++)
+    if (d->aliases[i].rid == rid)
+      return;
+  d->aliases[d->n_aliases++] = (struct pci_dma_alias){ rid, (uint8_t)kind, (int16_t)via };
+}
+
+void pci_resolve_dma_aliases(struct pci_topology *topo)
+{
+  for (unsigned i = 0; i < topo->n; i++) {
+    struct pci_dev *d = &topo->devs[i];
+    d->n_aliases = 0;
+    uint8_t devfn;
+    const char *source;
+    if (pci_dma_alias_quirk(d->vendor, d->device, (uint8_t)(pci_rid(d) & 0xff), &devfn, &source))
+      add_alias(d, (uint16_t)(d->bus << 8 | devfn), PCI_ALIAS_QUIRK, -1);
+    /* Parents always precede their children in the topology: the walk ends. */
+    for (int p = d->parent; p >= 0 && p < (int)i; p = topo->devs[p].parent) {
+      const struct pci_dev *b = &topo->devs[p];
+      if (!b->caps.pcie) {
+        add_alias(d, pci_rid(b), PCI_ALIAS_BRIDGE_ITSELF, p);
+        continue;
+      }
+      if (b->caps.pcie_port_type == PCI_PORT_PCIE_TO_PCI)
+        add_alias(d, (uint16_t)(b->secondary << 8), PCI_ALIAS_BRIDGE_SECONDARY, p);
+      else if (b->caps.pcie_port_type == PCI_PORT_PCI_TO_PCIE)
+        add_alias(d, pci_rid(b), PCI_ALIAS_BRIDGE_ITSELF, p);
+      /* root, upstream and downstream ports forward the ID unchanged */
+    }
+  }
+}
+
+uint16_t pci_dma_rid(const struct pci_dev *d)
+{
+  for (int i = d->n_aliases - 1; i >= 0; i--)
+    if (d->aliases[i].kind != PCI_ALIAS_QUIRK)
+      return d->aliases[i].rid;
+  return d->n_aliases ? d->aliases[0].rid : pci_rid(d);
+}
+
+uint16_t pci_acs_missing(const struct pci_dev *d)
+{
+  uint16_t need = 0;
+  if (pci_is_downstream_port(d))
+    need = PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF;
+  else if (d->multifunction && !pci_is_bridge(d))
+    need = PCI_ACS_RR | PCI_ACS_CR;
+  return (uint16_t)(need & ~(d->caps.acs ? d->caps.acs_cap : 0));
+}
+
+const char *pci_acs_bits_text(uint16_t bits, char *buf, unsigned len)
+{
+  static const char *const names[] = { "SV", "TB", "RR", "CR", "UF" };
+  unsigned n = 0;
+  buf[0] = '\0';
+  for (unsigned b = 0; b < 5; b++)
+    if (bits & (1u << b)) {
+      int w = snprintf(buf + n, len - n, "%s%s", n ? " " : "", names[b]);
+      if (w < 0 || (unsigned)w >= len - n)
+        break;
+      n += (unsigned)w;
+    }
+  return buf;
+}

@@ -7,6 +7,7 @@
 #include "boot/mem.h"
 #include "boot/report.h"
 #include "iommu/core/core.h"
+#include "iommu/core/group.h"
 
 const char *iommu_strerror(int err)
 {
@@ -22,6 +23,7 @@ const char *iommu_strerror(int err)
   case IOMMU_ERANGE: return "IOMMU_ERANGE";
   case IOMMU_ENOENT: return "IOMMU_ENOENT";
   case IOMMU_EINVAL: return "IOMMU_EINVAL";
+  case IOMMU_EGROUP: return "IOMMU_EGROUP";
   default: return "IOMMU_E?";
   }
 }
@@ -94,11 +96,12 @@ void iommu_probe_all(struct platform *plat)
 /* Per-unit state of the core: the pass-through domain given to bystander devices. */
 static struct iommu_domain *bystander_domain[PLATFORM_MAX_IOMMUS];
 
-static bool is_initiator(const struct platform *plat, unsigned dev_index)
+static bool group_has_initiator(const struct platform *plat, const struct iommu_group *g)
 {
-  for (unsigned i = 0; i < plat->n_initiators; i++)
-    if (plat->initiators[i] == (int)dev_index)
-      return true;
+  for (unsigned m = 0; m < g->n_members; m++)
+    for (unsigned i = 0; i < plat->n_initiators; i++)
+      if (plat->initiators[i] == g->members[m])
+        return true;
   return false;
 }
 
@@ -117,26 +120,25 @@ int iommu_activate(struct platform *plat, struct iommu_unit *unit)
   unit->active = true;
   unit->disabled_by_restore = false;
 
-  /* Keep the firmware's own DMA (disk, USB, NIC) working while we own translation. */
+  /* Keep the firmware's own DMA (disk, USB, NIC) working while we own translation: every
+   * group without an initiator, as a whole (aliases included). */
   unsigned idx = (unsigned)(unit - plat->iommus);
   const char *gap = unit->ops->feature_gap(unit, IOMMU_FEAT_PASSTHROUGH);
   unsigned bystanders = 0, attached = 0;
-  char how[128];
-  for (unsigned i = 0; i < plat->pci.n; i++) {
-    const struct pci_dev *d = &plat->pci.devs[i];
-    if (is_initiator(plat, i) ||
-        platform_unit_for_rid(plat, d->segment, pci_rid(d), how, sizeof(how)) != unit)
+  if (iommu_groups_build(plat))
+    diag("%s: the platform has more IOMMU groups or members than the table holds", unit->source);
+  for (unsigned i = 0; i < iommu_group_count(); i++) {
+    struct iommu_group *g = iommu_group_get(i);
+    if (g->unit != unit || group_has_initiator(plat, g))
       continue;
-    bystanders++;
+    bystanders += g->n_members;
     if (gap)
       continue;
     if (bystander_domain[idx] == NULL &&
         iommu_domain_alloc(unit, IOMMU_DOMAIN_PASSTHROUGH, &bystander_domain[idx]))
       break;
-    int derr;
-    struct iommu_device *dev = iommu_device_get(plat, d->segment, pci_rid(d), &derr);
-    if (dev && iommu_attach(bystander_domain[idx], dev) == IOMMU_OK)
-      attached++;
+    if (iommu_group_attach(g, bystander_domain[idx]) == IOMMU_OK)
+      attached += g->n_members;
   }
   if (bystanders && gap)
     diag("%s: %u other device(s) in scope are blocked while translation is on (%s)",
@@ -165,4 +167,5 @@ void iommu_deactivate_all(struct platform *plat)
       bystander_domain[i] = NULL;
     }
   }
+  iommu_groups_forget();
 }

@@ -14,6 +14,7 @@ enum iommu_err {
   IOMMU_ERANGE = -107,      /* address / size outside what the tables translate */
   IOMMU_ENOENT = -108,      /* nothing mapped / attached there */
   IOMMU_EINVAL = -109,      /* a request the API forbids: unaligned, empty, wrong domain type */
+  IOMMU_EGROUP = -110,      /* one device of a group with other requester IDs: attach the group */
 };
 const char *iommu_strerror(int err);
 

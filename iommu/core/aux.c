@@ -12,8 +12,6 @@
 #define PCI_PASID_CTL 6          /* PCIe 6.0 7.8.8.3: PASID Control (16 bits at cap + 6) */
 #define PCI_PASID_CTL_ENABLE 0x1u
 #define PCI_ACS_CTL 6            /* 7.7.8.3: ACS Control (16 bits at cap + 6) */
-#define PCI_ACS_RR 0x4u          /* P2P Request Redirect */
-#define PCI_ACS_UF 0x10u         /* Upstream Forwarding */
 #define PCIE_TYPE_ROOT_PORT 0x4
 #define PCIE_TYPE_DOWNSTREAM 0x6
 
@@ -179,6 +177,14 @@ unsigned iommu_aux_pasid_bits(const struct iommu_device *dev)
   return a ? a->bits : 0;
 }
 
+/* The device's PASID control and the ports' ACS controls back to what enable found. */
+static void restore_pci(const struct aux_dev *a)
+{
+  for (unsigned i = a->n_ports; i-- > 0;)
+    cfg_write(a->plat, a->ports[i], (uint16_t)(a->ports[i]->caps.acs + 4), a->saved_acs_dword[i]);
+  cfg_write(a->plat, a->pci, (uint16_t)(a->pci->caps.pasid + 4), a->saved_pasid_dword);
+}
+
 int iommu_dev_enable_feature(struct platform *plat, struct iommu_device *dev,
                              enum iommu_dev_feature f)
 {
@@ -218,6 +224,14 @@ int iommu_dev_enable_feature(struct platform *plat, struct iommu_device *dev,
     a->ports[a->n_ports] = port;
     a->saved_acs_dword[a->n_ports++] = dw;
     cfg_write(plat, port, (uint16_t)(port->caps.acs + 4), dw | (uint32_t)acs_needed(port) << 16);
+    uint32_t now = cfg_read(plat, port, (uint16_t)(port->caps.acs + 4)) >> 16;
+    if ((now & acs_needed(port)) != acs_needed(port)) {
+      set_why("ACS Control of %02x:%02x.%x reads 0x%04x after RR/UF were set (not writable)",
+              port->bus, port->dev, port->fn, (unsigned)now);
+      restore_pci(a);
+      *a = devs[--n_devs];
+      return IOMMU_EBADREG;
+    }
   }
   return IOMMU_OK;
 }
@@ -228,14 +242,6 @@ unsigned iommu_aux_count(const struct iommu_device *dev)
   for (unsigned i = 0; i < n_atts; i++)
     n += atts[i].dev == dev;
   return n;
-}
-
-/* The device's PASID control and the ports' ACS controls back to what enable found. */
-static void restore_pci(const struct aux_dev *a)
-{
-  for (unsigned i = a->n_ports; i-- > 0;)
-    cfg_write(a->plat, a->ports[i], (uint16_t)(a->ports[i]->caps.acs + 4), a->saved_acs_dword[i]);
-  cfg_write(a->plat, a->pci, (uint16_t)(a->pci->caps.pasid + 4), a->saved_pasid_dword);
 }
 
 int iommu_dev_disable_feature(struct iommu_device *dev, enum iommu_dev_feature f)

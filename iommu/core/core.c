@@ -9,6 +9,7 @@
 #include "boot/mem.h"
 #include "boot/report.h"
 #include "iommu/core/aux.h"
+#include "iommu/core/group.h"
 
 /* Devices seen by the core: the initiators and the bystanders of every active unit. */
 #define CORE_MAX_DEVICES 512
@@ -38,6 +39,7 @@ struct iommu_device *iommu_device_get(struct platform *plat, uint16_t segment, u
 
 void iommu_core_forget_unit(const struct iommu_unit *unit)
 {
+  iommu_groups_forget_unit(unit);
   for (unsigned i = 0; i < n_devices; i++)
     if (devices[i].unit == unit && devices[i].domain) {
       devices[i].domain->n_devices--;
@@ -186,7 +188,10 @@ int iommu_attach(struct iommu_domain *dom, struct iommu_device *dev)
     return IOMMU_EEXIST;
   if (iommu_aux_count(dev))
     return IOMMU_EBUSY; /* aux domains lock the primary domain (aux.h) */
-  int err = dom->unit->ops->attach(dom, dev->rid);
+  int err = iommu_group_check_single_attach(dev); /* a group is attached as a whole */
+  if (err)
+    return err;
+  err = dom->unit->ops->attach(dom, dev->rid);
   if (err)
     return err;
   if (dev->domain)

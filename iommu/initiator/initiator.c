@@ -1,6 +1,8 @@
 /* DMA initiators behind one interface: pick the implementation by PCI ID. */
 #include "iommu/initiator/initiator_impl.h"
 
+#include "iommu/core/group.h"
+
 const char *initiator_strerror(int err)
 {
   switch (err) {
@@ -37,17 +39,30 @@ const char *initiator_kind_name(const struct pci_dev *d)
   return initiator_is_nvme(d->class_rev) ? "nvme" : "?";
 }
 
+/* The driver lets go of the device: IOMMU group listeners hear the unbind. */
+static void release_and_unbind(struct dma_initiator *ini)
+{
+  ini->driver_release(ini);
+  iommu_group_driver_event(ini->dev, false, ini->name);
+}
+
 int initiator_open(struct platform *plat, unsigned index, unsigned addr_bits_hint,
                    struct dma_initiator *out)
 {
   if (index >= plat->n_initiators)
     return INITIATOR_ENODEV;
   const struct pci_dev *d = &plat->pci.devs[plat->initiators[index]];
+  int err = INITIATOR_ENODEV;
   if (d->vendor == EDU_PCI_VENDOR && d->device == EDU_PCI_DEVICE)
-    return edu_open(plat, d, addr_bits_hint, out);
-  if (d->vendor == MODEL_ENGINE_PCI_VENDOR && d->device == MODEL_ENGINE_PCI_DEVICE)
-    return model_engine_open(plat, d, addr_bits_hint, out);
-  if (initiator_is_nvme(d->class_rev))
-    return nvme_open(plat, d, out);
-  return INITIATOR_ENODEV;
+    err = edu_open(plat, d, addr_bits_hint, out);
+  else if (d->vendor == MODEL_ENGINE_PCI_VENDOR && d->device == MODEL_ENGINE_PCI_DEVICE)
+    err = model_engine_open(plat, d, addr_bits_hint, out);
+  else if (initiator_is_nvme(d->class_rev))
+    err = nvme_open(plat, d, out);
+  if (err)
+    return err;
+  out->driver_release = out->release;
+  out->release = release_and_unbind;
+  iommu_group_driver_event(d, true, out->name);
+  return 0;
 }

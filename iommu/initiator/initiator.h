@@ -43,6 +43,7 @@ struct dma_initiator {
   /* device buffer -> memory at iova */
   int (*dma_write)(struct dma_initiator *ini, uint32_t pasid, uint64_t iova, uint32_t len);
   void (*release)(struct dma_initiator *ini);  /* restores the device's config state */
+  void (*driver_release)(struct dma_initiator *ini); /* the implementation's release */
   void *priv;
 
   /* Fixed device buffer (NVMe: the first max_len bytes of the LBAs it reads, as read when it

@@ -108,7 +108,7 @@ int model_engine_last(const struct dma_initiator *ini, uint32_t *status, uint64_
                       uint32_t *done_bytes)
 {
   const struct me *e = ini->priv;
-  if (e == NULL || ini->release != me_release)
+  if (e == NULL || (ini->release != me_release && ini->driver_release != me_release))
     return INITIATOR_ENODEV;
   *status = e->last_status;
   *err_iova = e->last_err_iova;

@@ -59,6 +59,12 @@ static void preset_gt(void *params, struct model_platform_cfg *c)
   p->ussup = true;
 }
 
+static void preset_groups(void *params, struct model_platform_cfg *c)
+{
+  (void)params;
+  model_platform_groups_topology(c);
+}
+
 static const struct model_preset presets[] = {
   { "amd-v1", NULL, "AMD-Vi, v1 tables up to 6 levels (HATS=2), IASup, IVHD 10h + 40h, function "
                     "00:04.0 (the counterpart of QEMU 7.2's amd-iommu, with a working event log)" },
@@ -69,6 +75,9 @@ static const struct model_preset presets[] = {
   { "amd-ivhd10", preset_ivhd10, "amd-v1 described by one IVHD type 10h (no EFR image)" },
   { "amd-gt", preset_gt, "amd-v1 with guest (v2/GCR3) translation: GTSup, PASmax 15, GLXSup 1, GATS 1, "
                          "GIoSup, USSup" },
+  { "amd-groups", preset_groups, "amd-v1; engine 0 behind a root port with ACS and a PCIe-to-PCI "
+                                 "bridge (alias), engines 1-2 one multifunction device without "
+                                 "ACS, engine 3 alone" },
 };
 
 static void params_default(void *params) { amd_model_params_default(params); }
@@ -133,6 +142,8 @@ static uint32_t dev_entries(const struct amd_model_params *p, const struct model
   n += dev_entry(e + n, 0x02, 0x0000);          /* host bridge 00:00.0 */
   if (ctx->root_port)
     n += dev_entry(e + n, 0x02, 0x0008);        /* root port 00:01.0 */
+  if (ctx->pci_bridge)
+    n += dev_entry(e + n, 0x02, 0x0100);        /* PCIe-to-PCI bridge 01:00.0 */
   n += dev_entry(e + n, 0x02, p->devid);        /* the IOMMU's own function */
   uint16_t ranged[MODEL_MAX_ENGINES];
   unsigned n_ranged = 0;

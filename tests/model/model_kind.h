@@ -11,7 +11,7 @@
 
 #include "tests/model/model_bus.h"
 
-#define MODEL_MAX_ENGINES 2
+#define MODEL_MAX_ENGINES 4
 #define MODEL_PARAMS_MAX 512   /* room for any kind's parameter struct */
 
 struct model_platform_cfg;
@@ -29,6 +29,10 @@ struct model_acpi_ctx {
   uint16_t engine_rids[MODEL_MAX_ENGINES];
   unsigned n_engines;
   bool root_port;        /* engine 0 sits behind a root port at 00:01.0 (secondary bus 1) */
+  bool pci_bridge;       /* ... and behind a PCIe-to-PCI bridge 01:00.0 (secondary bus 2) */
+  unsigned n_units;      /* 2: a second unit translates the last engine alone */
+  uint64_t unit2_base;
+  uint16_t unit2_rid;
   uint64_t table_phys;   /* where the table is written */
 };
 
@@ -51,6 +55,10 @@ struct model_kind {
                          uint32_t room);
   enum model_dma_result (*dma)(void *model, const struct model_dma_req *req, void *data);
   void (*describe)(const void *params, char *buf, size_t len);
+  /* Optional: turns a copy of the parameters into a second, narrower unit of the kind at
+   * another base (for containers spanning units); NULL when the kind has only one. */
+  void (*second_unit)(void *params);
+  uint64_t (*base)(const void *params);
 };
 
 /* Helpers the kinds share for their ACPI tables (ACPI 6.5 5.2.6). */

@@ -21,9 +21,14 @@ struct model_platform_cfg {
   char spec[160];
   const struct model_kind *kind;  /* NULL: no IOMMU */
   _Alignas(8) unsigned char params[MODEL_PARAMS_MAX]; /* the kind's parameter struct */
-  unsigned n_engines;            /* 1 or 2 (two source IDs for fault.overflow) */
+  unsigned n_engines;            /* 1..4 (two source IDs for fault.overflow) */
   bool root_port;                /* engine 0 behind a PCIe root port (bus 1) */
-  bool no_root_port_acs;         /* rpacs=0: the root port has no ACS capability */
+  bool root_port_acs;            /* the root port has ACS (SV TB RR CR UF); default on */
+  bool pci_bridge;               /* engine 0 behind a PCIe-to-PCI bridge below the root port:
+                                  * its requests carry the bridge's secondary bus, devfn 0 */
+  bool multifunction;            /* engines 1 and 2 are functions 0 and 1 of device 00:05 */
+  bool multifunction_acs;        /* ... with ACS (RR CR) on both functions */
+  unsigned n_units;              /* 2: a second, narrower unit translates the last engine */
   unsigned pasid_width;          /* engines' PASID capability width; 0 = none */
   uint32_t engine_buf;           /* engine buffer and max transfer, bytes */
   unsigned nvme;                 /* 1: engine 0's place holds a model NVMe controller;
@@ -31,6 +36,11 @@ struct model_platform_cfg {
   uint64_t ecam_base;
   uint8_t end_bus;
 };
+
+/* The IOMMU-group topology the group presets share: engine 0 behind a root port with ACS and
+ * a PCIe-to-PCI bridge (its DMA carries 02:00.0), engines 1 and 2 one multifunction device
+ * without ACS, engine 3 alone on the root bus. */
+void model_platform_groups_topology(struct model_platform_cfg *c);
 
 /* Fills cfg from a spec; 0, or -1 with the reason in err. */
 int model_platform_parse(const char *spec, struct model_platform_cfg *cfg, char *err, size_t err_len);

@@ -64,6 +64,12 @@ static void preset_small(void *params, struct model_platform_cfg *c)
   p->cfg_entries = 4;
 }
 
+static void preset_groups(void *params, struct model_platform_cfg *c)
+{
+  preset_qemu_like(params, c);
+  model_platform_groups_topology(c);
+}
+
 static const struct model_preset presets[] = {
   { "smmuv3", preset_qemu_like, "SMMUv3.1 stage 1, 44-bit OAS, 4K/16K/64K, 2-level capable, RIL, "
                                 "16-bit SIDs, no substreams (QEMU 7.2 virt,iommu=smmuv3)" },
@@ -73,6 +79,9 @@ static const struct model_preset presets[] = {
   { "smmuv3-s2only", preset_s2only, "stage 2 only (IDR0.S1P=0), 8-bit ASIDs" },
   { "smmuv3-small", preset_small, "4K granule only, no RIL, 8-bit ASIDs, linear tables only, "
                                   "8-entry CMDQ, 4-entry EVENTQ, 8-entry TLB, RAZ/WI terminate" },
+  { "smmuv3-groups", preset_groups, "smmuv3; engine 0 behind a root port with ACS and a "
+                                    "PCIe-to-PCI bridge (alias), engines 1-2 one multifunction "
+                                    "device without ACS, engine 3 alone" },
 };
 
 static void params_default(void *params) { smmu_model_params_default(params); }

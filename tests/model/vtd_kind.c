@@ -60,7 +60,26 @@ static void preset_no_superpage(void *params, struct model_platform_cfg *c)
   ((struct vtd_model_params *)params)->sslps = 0;
 }
 
+static void preset_groups(void *params, struct model_platform_cfg *c)
+{
+  (void)params;
+  model_platform_groups_topology(c);
+}
+
+/* As vtd-scalable with the groups topology and a second, 39-bit unit for engine 3. */
+static void preset_groups_two_units(void *params, struct model_platform_cfg *c)
+{
+  preset_scalable(params, c);
+  preset_groups(params, c);
+  c->n_units = 2;
+}
+
 static const struct model_preset presets[] = {
+  { "vtd-groups", preset_groups, "vtd-legacy; engine 0 behind a root port with ACS and a "
+                                 "PCIe-to-PCI bridge (alias), engines 1-2 one multifunction "
+                                 "device without ACS, engine 3 alone" },
+  { "vtd-groups-2units", preset_groups_two_units, "vtd-scalable with the vtd-groups topology and "
+                                                  "a second 39-bit DRHD for engine 3" },
   { "vtd-legacy", NULL, "VT-d 1.0 legacy mode, 39-bit, QI, PT, 2M/1G, one FRCD with fault "
                         "compression (close to QEMU 7.2's default intel-iommu)" },
   { "vtd-scalable", preset_scalable, "VT-d 3.0 scalable mode, PASID (PSS=19), SS+FS, SSADS, "
@@ -121,32 +140,62 @@ static uint32_t dmar_scope(uint8_t *s, uint8_t type, uint8_t start_bus, uint8_t 
   return 8;
 }
 
+/* A DRHD (8.3) at d: flags, register base, then scopes; returns its length. */
+static uint32_t drhd_header(uint8_t *d, uint8_t flags, uint64_t base)
+{
+  model_acpi_put16(d, 0);          /* DRHD */
+  d[4] = flags;
+  d[5] = 0;                        /* register set: 1 page */
+  model_acpi_put16(d + 6, 0);
+  model_acpi_put64(d + 8, base);
+  return 16;
+}
+
 static uint32_t acpi_table(const void *params, const struct model_acpi_ctx *ctx, uint8_t *t,
                            uint32_t room)
 {
   const struct vtd_model_params *p = params;
-  if (room < 48 + 16 + 8 * (MODEL_MAX_ENGINES + 1))
+  if (room < 48 + 2 * 16 + 8 * (MODEL_MAX_ENGINES + 2))
     return 0;
   model_acpi_header(t, "DMAR", 1);
   t[36] = (uint8_t)(p->haw - 1);
   t[37] = 0;                       /* no interrupt remapping */
   uint8_t *d = t + 48;
-  model_acpi_put16(d, 0);          /* DRHD */
-  d[4] = 0x01;                     /* INCLUDE_PCI_ALL: the host bridge and root port too */
-  d[5] = 0;                        /* register set: 1 page */
-  model_acpi_put16(d + 6, 0);
-  model_acpi_put64(d + 8, p->base);
-  uint32_t n = 16;
+  uint32_t total = 48;
+  unsigned engines = ctx->n_engines;
+  if (ctx->n_units == 2) {
+    /* The second unit first: INCLUDE_PCI_ALL must be the segment's last DRHD (8.3). */
+    uint32_t n = drhd_header(d, 0, ctx->unit2_base);
+    n += dmar_scope(d + n, 1, 0, (uint8_t)((ctx->unit2_rid >> 3) & 0x1f), (uint8_t)(ctx->unit2_rid & 7));
+    model_acpi_put16(d + 2, (uint16_t)n);
+    d += n;
+    total += n;
+    engines--;                     /* the last engine is the second unit's */
+  }
+  /* INCLUDE_PCI_ALL: the host bridge and root port too. */
+  uint32_t n = drhd_header(d, 0x01, p->base);
   /* Explicit scopes for the engines (QEMU lists root-bus endpoints the same way). */
   if (ctx->root_port)
     n += dmar_scope(d + n, 2, 0, 1, 0);
-  for (unsigned i = ctx->root_port ? 1 : 0; i < ctx->n_engines; i++)
+  for (unsigned i = ctx->root_port ? 1 : 0; i < engines; i++)
     n += dmar_scope(d + n, 1, 0, (uint8_t)((ctx->engine_rids[i] >> 3) & 0x1f),
                     (uint8_t)(ctx->engine_rids[i] & 7));
   model_acpi_put16(d + 2, (uint16_t)n);
-  model_acpi_finish(t, 48 + n);
-  return 48 + n;
+  total += n;
+  model_acpi_finish(t, total);
+  return total;
 }
+
+/* A 39-bit (3-level) unit one 64 KiB window above the first. */
+static void second_unit(void *params)
+{
+  struct vtd_model_params *p = params;
+  p->base += 0x10000;
+  p->sagaw = 0x2;
+  p->mgaw = 39;
+}
+
+static uint64_t base(const void *params) { return ((const struct vtd_model_params *)params)->base; }
 
 static void describe(const void *params, char *buf, size_t len)
 {
@@ -172,4 +221,6 @@ const struct model_kind vtd_model_kind = {
   .acpi_table = acpi_table,
   .dma = dma,
   .describe = describe,
+  .second_unit = second_unit,
+  .base = base,
 };

@@ -573,7 +573,7 @@ static void dma_detach(struct scenario_ctx *ctx)
     goto out;
   struct subconds sc = { "", "" };
   bool before = subcond(&sc, "attached-landed", memcmp(t->p, expect, XFER) == 0);
-  if (!no_faults(&e) || !dma_env_ok(&e, iommu_detach(e.dev), "detach"))
+  if (!no_faults(&e) || !dma_env_ok(&e, dma_env_detach_group(e.dev), "detach"))
     goto out;
   memset(t->p, SENTINEL, PAGE);
   if (!dma_env_ok(&e, e.ini.dma_write(&e.ini, IOMMU_NO_PASID, iova, XFER), "DMA write after detach"))
@@ -594,7 +594,7 @@ static void dma_detach(struct scenario_ctx *ctx)
   static const char *const inj_name[2] = { "malformed entry", "broken root pointer" };
   static const char *const inj_tag[2] = { "bad-entry", "bad-root" };
   for (unsigned i = 0; i < 2 && before && blocked && iommu_can_inject(e.unit); i++) {
-    if (e.dev->domain != e.dom && !dma_env_ok(&e, iommu_attach(e.dom, e.dev), "re-attach"))
+    if (e.dev->domain != e.dom && !dma_env_attach(&e, e.dom))
       goto out;
     e.n_faults = 0;
     if (!dma_env_ok(&e, iommu_inject(e.dev, what[i]), inj_name[i]))
@@ -629,7 +629,7 @@ static void dma_bypass(struct scenario_ctx *ctx)
   if (!dma_env_open(&e, ctx, "dma.bypass", needs, 1))
     goto out;
   if (!dma_env_ok(&e, iommu_domain_alloc(e.unit, IOMMU_DOMAIN_PASSTHROUGH, &e.dom), "domain_alloc") ||
-      !dma_env_ok(&e, iommu_attach(e.dom, e.dev), "attach pass-through"))
+      !dma_env_attach(&e, e.dom))
     goto out;
   if (!dma_env_own(&e))
     goto out;
@@ -649,7 +649,7 @@ static void dma_bypass(struct scenario_ctx *ctx)
   if (!dma_env_ok(&e, iommu_domain_alloc(e.unit, IOMMU_DOMAIN_PAGING, &empty), "domain_alloc"))
     goto out;
   bool blocked = false;
-  int err = iommu_attach(empty, e.dev);
+  int err = dma_env_attach_group(ctx->plat, empty, e.dev);
   if (err == 0) {
     e.dom = empty;
     if (dma_env_own(&e) && load_pattern(&e, 0x14, expect)) {
@@ -661,7 +661,7 @@ static void dma_bypass(struct scenario_ctx *ctx)
       e.ini.n_failed = e.ini.n_mismatch = 0;
     }
     e.dom = passthrough;
-    int back = iommu_attach(passthrough, e.dev);
+    int back = dma_env_attach_group(ctx->plat, passthrough, e.dev);
     err = err ? err : back;
   }
   iommu_domain_free(empty);

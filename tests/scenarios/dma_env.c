@@ -5,6 +5,7 @@
 
 #include "boot/mem.h"
 #include "boot/report.h"
+#include "iommu/core/group.h"
 
 unsigned dma_env_initiator_addr_bits;
 
@@ -97,9 +98,11 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
     return false;
   }
   env->ini_open = true;
-  env->dev = iommu_device_get(plat, env->ini.segment, env->ini.rid, &err);
+  /* The device as the IOMMU sees its DMA: the alias a bridge substitutes, if any. */
+  uint16_t dma_rid = pci_dma_rid(d);
+  env->dev = iommu_device_get(plat, env->ini.segment, dma_rid, &err);
   if (env->dev == NULL) {
-    report(id, ctx->tag, false, "the core has no device for RID 0x%04x: %s", env->ini.rid,
+    report(id, ctx->tag, false, "the core has no device for RID 0x%04x: %s", dma_rid,
            iommu_strerror(err));
     return false;
   }
@@ -108,9 +111,29 @@ bool dma_env_open(struct dma_env *env, struct scenario_ctx *ctx, const char *id,
   return true;
 }
 
+int dma_env_attach_group(struct platform *plat, struct iommu_domain *dom,
+                         struct iommu_device *dev)
+{
+  int err = iommu_groups_build(plat);
+  struct iommu_group *g = iommu_group_of_rid(dev->segment, dev->rid);
+  if (err == IOMMU_OK && g == NULL)
+    err = iommu_attach(dom, dev);
+  else if (err == IOMMU_OK)
+    err = iommu_group_attach(g, dom);
+  return err;
+}
+
+int dma_env_detach_group(struct iommu_device *dev)
+{
+  struct iommu_group *g = iommu_group_of_rid(dev->segment, dev->rid);
+  if (g && g->domain)
+    return iommu_group_detach(g);
+  return dev->domain ? iommu_detach(dev) : IOMMU_ENOENT;
+}
+
 bool dma_env_attach(struct dma_env *env, struct iommu_domain *dom)
 {
-  return dma_env_ok(env, iommu_attach(dom, env->dev), "attach");
+  return dma_env_ok(env, dma_env_attach_group(env->ctx->plat, dom, env->dev), "attach");
 }
 
 bool dma_env_paging(struct dma_env *env)
@@ -149,8 +172,8 @@ void dma_env_close(struct dma_env *env)
 {
   if (env->ini_open) /* the device stops before its domain goes away (NVMe: reset) */
     env->ini.release(&env->ini);
-  if (env->dev && env->dev->domain)
-    iommu_detach(env->dev);
+  if (env->dev)
+    dma_env_detach_group(env->dev);
   if (env->dom)
     iommu_domain_free(env->dom);
   if (env->unit && env->unit->active)
@@ -210,7 +233,7 @@ const struct iommu_fault *dma_env_find_fault(const struct dma_env *env, uint64_t
 {
   for (unsigned i = 0; i < env->n_faults; i++) {
     const struct iommu_fault *f = &env->faults[i];
-    if (f->source_id != env->ini.rid)
+    if (f->source_id != env->dev->rid)
       continue;
     /* A record without an address (SMMUv3 C_BAD_*) is matched by source and kind alone. */
     if (!f->no_addr && ((f->addr >> 12) != (iova >> 12) || f->is_write != write))

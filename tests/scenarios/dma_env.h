@@ -24,7 +24,7 @@ struct dma_env {
   struct iommu_unit *unit;
   struct dma_initiator ini;
   bool ini_open;
-  struct iommu_device *dev;      /* the initiator as the core sees it */
+  struct iommu_device *dev;      /* the requester ID the initiator's DMA carries */
   struct iommu_domain *dom;
   struct dma_buf bufs[8];
   unsigned n_bufs;
@@ -60,7 +60,12 @@ void dma_env_close(struct dma_env *env);
 struct dma_buf *dma_env_buf(struct dma_env *env, unsigned pages);
 void dma_fill_pattern(uint8_t *p, size_t len, uint32_t seed);
 
-/* Attaches dom as the primary domain of the initiator's device (failure reported). */
+/* Attaches dom to every requester ID of dev's IOMMU group (dev alone when no group holds it):
+ * a group is attached as a whole. Detach likewise. */
+int dma_env_attach_group(struct platform *plat, struct iommu_domain *dom,
+                         struct iommu_device *dev);
+int dma_env_detach_group(struct iommu_device *dev);
+/* Attaches dom as the primary domain of the initiator's group (failure reported). */
 bool dma_env_attach(struct dma_env *env, struct iommu_domain *dom);
 /* Fails the check (report) when err is non-zero; returns true when it was zero. */
 bool dma_env_ok(struct dma_env *env, int err, const char *what);

@@ -71,13 +71,15 @@ static void fault_overflow(struct scenario_ctx *ctx)
     goto out;
   second_open = true;
   int derr;
-  second_dev = iommu_device_get(ctx->plat, second.segment, second.rid, &derr);
+  second_dev = iommu_device_get(ctx->plat, second.segment, pci_dma_rid(second.dev), &derr);
   if (second_dev == NULL || second_dev->unit != e.unit) {
     second_dev = NULL;
     skip("fault.overflow", ctx->tag, "2nd initiator (RID 0x%04x) is behind another unit", second.rid);
     goto out;
   }
-  if (!dma_env_paging(&e) || !dma_env_ok(&e, iommu_attach(e.dom, second_dev), "attach 2nd initiator"))
+  if (!dma_env_paging(&e) ||
+      (second_dev->domain != e.dom &&
+       !dma_env_ok(&e, dma_env_attach_group(ctx->plat, e.dom, second_dev), "attach 2nd initiator")))
     goto out;
   struct dma_buf *t = dma_env_buf(&e, 1);
   if (!t)
@@ -130,12 +132,12 @@ static void fault_overflow(struct scenario_ctx *ctx)
       snprintf(text + used, sizeof(text) - used, "; %s", bad);
   }
   report_subconds("fault.overflow", ctx->tag, &sc, text, sizeof(text));
-  if (!dma_env_ok(&e, iommu_detach(second_dev), "detach 2nd initiator"))
+  if (!dma_env_ok(&e, dma_env_detach_group(second_dev), "detach 2nd initiator"))
     goto out;
   second_dev = NULL;
 out:
-  if (second_dev && second_dev->domain)
-    iommu_detach(second_dev);
+  if (second_dev)
+    dma_env_detach_group(second_dev);
   if (second_open)
     second.release(&second);
   dma_env_close(&e);

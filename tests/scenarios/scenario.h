@@ -40,6 +40,7 @@ SCENARIO_FAMILY(dma);
 SCENARIO_FAMILY(aux);
 SCENARIO_FAMILY(dirty);
 SCENARIO_FAMILY(machinery);
+SCENARIO_FAMILY(group);
 
 /* Runs every scenario whose ID matches one of the selection globs (all when none). */
 void scenarios_run(struct platform *plat, const char *const *globs, unsigned n_globs);

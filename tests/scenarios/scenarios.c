@@ -17,6 +17,7 @@ static const struct family families[] = {
   { dma_scenarios, &dma_scenario_count },
   { aux_scenarios, &aux_scenario_count },
   { dirty_scenarios, &dirty_scenario_count },
+  { group_scenarios, &group_scenario_count },
   { machinery_scenarios, &machinery_scenario_count }, /* state.restore last */
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))

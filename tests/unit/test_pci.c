@@ -188,6 +188,105 @@ static void dmar_scope_path_through_bridge(void **state)
   assert_int_not_equal(pci_walk_scope(&ops, 0, &s, &rid), PCI_OK);
 }
 
+static void pcie_cap(uint8_t *c, uint8_t port_type)
+{
+  put16(c + 0x06, 0x0010);
+  c[0x34] = 0x40;
+  c[0x40] = 0x10;
+  c[0x41] = 0x00;
+  put16(c + 0x42, (uint16_t)(port_type << 4 | 2));
+}
+
+static void acs_cap(uint8_t *c, uint16_t bits)
+{
+  put32(c + 0x100, 0x0001000d);
+  put16(c + 0x104, bits);
+}
+
+/* Root port 00:02.0 -> PCIe-to-PCI bridge 01:00.0 -> bus 2 (edu 02:03.0); a conventional
+ * PCI-to-PCI bridge 01:01.0 -> bus 3 (edu 03:00.0). */
+static void alias_topology(void)
+{
+  uint8_t *rp = cfg[0][2][0];
+  pcie_cap(rp, PCI_PORT_ROOT);
+  memset(cfg[1][0][0], 0xff, 4096); /* the endpoint at 01:00.0 makes room */
+  uint8_t *b = function(1, 0, 0, 0x1b36, 0x000e, 1);
+  pcie_cap(b, PCI_PORT_PCIE_TO_PCI);
+  bridge(b, 1, 2, 2);
+  function(2, 3, 0, 0x1234, 0x11e8, 0);
+  b = function(1, 1, 0, 0x8086, 0x244e, 1);
+  bridge(b, 1, 3, 3);
+  function(3, 0, 0, 0x1234, 0x11e8, 0);
+  bridge(rp, 0, 1, 3);
+}
+
+static const struct pci_dev *at(uint8_t bus, uint8_t dev, uint8_t fn)
+{
+  for (unsigned i = 0; i < topo.n; i++)
+    if (topo.devs[i].bus == bus && topo.devs[i].dev == dev && topo.devs[i].fn == fn)
+      return &topo.devs[i];
+  fail_msg("no function %02x:%02x.%u", bus, dev, fn);
+  return NULL;
+}
+
+static void bridge_aliases(void **state)
+{
+  (void)state;
+  alias_topology();
+  assert_int_equal(pci_enumerate(&topo, &mcfg, &ops), PCI_OK);
+  const struct pci_dev *behind_pcie_bridge = at(2, 3, 0);
+  assert_int_equal(behind_pcie_bridge->n_aliases, 1);
+  assert_int_equal(behind_pcie_bridge->aliases[0].rid, 0x0200);  /* secondary bus, devfn 0 */
+  assert_int_equal(behind_pcie_bridge->aliases[0].kind, PCI_ALIAS_BRIDGE_SECONDARY);
+  assert_int_equal(pci_dma_rid(behind_pcie_bridge), 0x0200);
+  const struct pci_dev *behind_pci_bridge = at(3, 0, 0);
+  assert_int_equal(behind_pci_bridge->n_aliases, 1);
+  assert_int_equal(behind_pci_bridge->aliases[0].rid, 0x0108);   /* the bridge 01:01.0 */
+  assert_int_equal(behind_pci_bridge->aliases[0].kind, PCI_ALIAS_BRIDGE_ITSELF);
+  /* The root port forwards IDs unchanged: the bridges themselves carry no alias. */
+  assert_int_equal(at(1, 0, 0)->n_aliases, 0);
+  assert_int_equal(pci_dma_rid(at(1, 0, 0)), 0x0100);
+}
+
+static void quirk_alias(void **state)
+{
+  (void)state;
+  function(0, 5, 0, 0x1b4b, 0x9123, 0x80); /* Marvell SATA: DMA with function 1's ID */
+  assert_int_equal(pci_enumerate(&topo, &mcfg, &ops), PCI_OK);
+  const struct pci_dev *d = at(0, 5, 0);
+  assert_int_equal(d->n_aliases, 1);
+  assert_int_equal(d->aliases[0].rid, 0x0029);
+  assert_int_equal(d->aliases[0].kind, PCI_ALIAS_QUIRK);
+  uint8_t devfn;
+  const char *source;
+  assert_false(pci_dma_alias_quirk(0x1b4b, 0x9123, 0x29, &devfn, &source)); /* itself */
+  assert_false(pci_dma_alias_quirk(0x1234, 0x11e8, 0x28, &devfn, &source));
+}
+
+static void acs_requirements(void **state)
+{
+  (void)state;
+  uint8_t *rp = cfg[0][2][0];
+  pcie_cap(rp, PCI_PORT_ROOT);
+  assert_int_equal(pci_enumerate(&topo, &mcfg, &ops), PCI_OK);
+  char buf[32];
+  assert_int_equal(pci_acs_missing(at(0, 2, 0)), PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF);
+  assert_string_equal(pci_acs_bits_text(pci_acs_missing(at(0, 2, 0)), buf, sizeof(buf)), "SV RR CR UF");
+  acs_cap(rp, PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR);
+  assert_int_equal(pci_enumerate(&topo, &mcfg, &ops), PCI_OK);
+  assert_int_equal(pci_acs_missing(at(0, 2, 0)), PCI_ACS_UF);
+  acs_cap(rp, 0x1f);
+  put16(rp + 0x106, 0x001d);
+  assert_int_equal(pci_enumerate(&topo, &mcfg, &ops), PCI_OK);
+  assert_int_equal(pci_acs_missing(at(0, 2, 0)), 0);
+  assert_int_equal(at(0, 2, 0)->caps.acs_ctl, 0x1d);
+  /* Functions of a multifunction device need RR CR; function 3 inherits function 0's bit. */
+  assert_true(at(0, 0x1f, 3)->multifunction);
+  assert_int_equal(pci_acs_missing(at(0, 0x1f, 3)), PCI_ACS_RR | PCI_ACS_CR);
+  /* A single-function endpoint: ACS does not apply. */
+  assert_int_equal(pci_acs_missing(at(0, 0, 0)), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -199,6 +298,9 @@ int main(void)
     cmocka_unit_test_setup(bridge_loop_not_followed, setup),
     cmocka_unit_test_setup(extra_root_bus_found_by_sweep, setup),
     cmocka_unit_test_setup(dmar_scope_path_through_bridge, setup),
+    cmocka_unit_test_setup(bridge_aliases, setup),
+    cmocka_unit_test_setup(quirk_alias, setup),
+    cmocka_unit_test_setup(acs_requirements, setup),
   };
   return cmocka_run_group_tests_name("pci", tests, NULL, NULL);
 }
