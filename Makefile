@@ -23,7 +23,7 @@ CORE_SRCS := arch/poll.c \
   iommu/initiator/model_engine.c iommu/initiator/nvme.c iommu/initiator/nvme_cmd.c \
   ioasid/ioasid.c \
   tests/scenarios/scenarios.c tests/scenarios/discover.c tests/scenarios/ioasid.c \
-  tests/scenarios/dma_env.c tests/scenarios/dma.c tests/scenarios/aux.c tests/scenarios/dirty.c \
+  tests/scenarios/dma_env.c tests/scenarios/dma.c tests/scenarios/aux.c tests/scenarios/dirty_aux.c tests/scenarios/dirty.c \
   tests/scenarios/machinery.c tests/scenarios/group.c
 FW_SRCS := boot/efi_main.c boot/console_uefi.c boot/mem_uefi.c boot/esp_uefi.c boot/initiator_uefi.c \
   boot/newlib_syscalls.c

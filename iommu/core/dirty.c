@@ -26,6 +26,18 @@ int iommu_domain_alloc_flags(struct iommu_unit *unit, enum iommu_domain_type typ
   return IOMMU_OK;
 }
 
+const char *iommu_aux_dirty_gap(const struct iommu_unit *unit)
+{
+  const char *gap = iommu_dirty_gap(unit);
+  if (gap)
+    return gap;
+  /* AMD-Vi aux domains are guest (v2) tables; this driver tracks dirty state in host (v1)
+   * tables only (DTE.HAD), so there is nothing to harvest per PASID yet. */
+  if (unit->ops->domain_alloc_pasid)
+    return "aux domains here use guest (v2) tables; dirty tracking is implemented for host (v1) tables only";
+  return NULL;
+}
+
 const char *iommu_dirty_gap(const struct iommu_unit *unit)
 {
   if (unit == NULL)

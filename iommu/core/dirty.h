@@ -31,6 +31,8 @@ int iommu_domain_alloc_flags(struct iommu_unit *unit, enum iommu_domain_type typ
  * register field or condition that says why not. */
 const char *iommu_dirty_gap(const struct iommu_unit *unit);
 const char *iommu_device_dirty_gap(const struct iommu_device *dev);
+/* NULL when aux (PASID-attached) domains of the unit can track dirty state, else why not. */
+const char *iommu_aux_dirty_gap(const struct iommu_unit *unit);
 /* IOMMU_EUNSUPPORTED when dom enforces dirty tracking and dev cannot (iommu_attach calls it). */
 int iommu_dirty_attach_check(const struct iommu_domain *dom, const struct iommu_device *dev);
 

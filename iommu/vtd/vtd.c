@@ -340,7 +340,7 @@ static const char *vtd_dirty_gap(const struct iommu_unit *u)
 
 /* The PASID entry of a device attached to a tracking domain: snooped walks, and SSADE
  * while tracking is on (second stage). */
-static void vtd_pasid_entry_dirty(uint64_t pe[8], struct iommu_domain *dom)
+void vtd_pasid_entry_dirty(uint64_t pe[8], struct iommu_domain *dom)
 {
   if (!dom->dirty_enforced)
     return;
@@ -363,6 +363,7 @@ static int vtd_set_dirty_tracking(struct iommu_domain *dom, bool on)
     pe[0] = on ? pe[0] | VTD_PASID_SSADE : pe[0] & ~VTD_PASID_SSADE;
     vtd_table_sync(v, pe, 8);
   }
+  vtd_aux_set_ssade(d, on); /* the domain's entries for aux PASIDs too */
   int err = vtd_flush_pasid_cache_domain(v, d->did);
   return err ? err : vtd_flush_iotlb(v, d->did, 0, 0);
 }

@@ -116,6 +116,11 @@ int vtd_pasid_iotlb_invalidate(const struct vtd_domain *d, uint32_t pasid);
 /* Frees every PASID directory / table it made (unit disable). */
 void vtd_pasid_free_all(struct vtd_unit *v);
 
+/* vtd.c / vtd_pasid.c: a PASID entry of a dirty-tracking domain (PWSNP, SSADE while on), and
+ * SSADE switched in the domain's aux PASID entries. */
+void vtd_pasid_entry_dirty(uint64_t pe[8], struct iommu_domain *dom);
+void vtd_aux_set_ssade(struct vtd_domain *d, bool on);
+
 /* vtd_caps.c */
 int vtd_probe(struct iommu_unit *u);
 void vtd_describe(const struct iommu_unit *u, iommu_line_fn line, void *ctx);

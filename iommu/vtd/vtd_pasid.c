@@ -188,6 +188,7 @@ int vtd_attach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
     vtd_pasid_entry_encode_fl(pe, dom->pt.root_phys, dom->pt.levels == 5, d->did);
   else
     vtd_pasid_entry_encode(pe, VTD_PGTT_SECOND_STAGE, dom->pt.root_phys, v->aw_code, d->did);
+  vtd_pasid_entry_dirty(pe, dom); /* snooped walks, SSADE while the domain tracks */
   memcpy(e + 1, pe + 1, 7 * sizeof(uint64_t));
   vtd_table_sync(v, e, 64);
   e[0] = pe[0]; /* P last */
@@ -246,4 +247,20 @@ int vtd_detach_pasid(struct iommu_domain *dom, uint16_t rid, uint32_t pasid)
   if (!err)
     err = vtd_pasid_iotlb_invalidate(d, pasid);
   return err;
+}
+
+void vtd_aux_set_ssade(struct vtd_domain *d, bool on)
+{
+  struct vtd_unit *v = vtd(d->dom.unit);
+  if (d->aux_refs == 0 || d->first_stage)
+    return;
+  for (unsigned i = 0; i < n_aux_devs; i++) {
+    struct aux_dev *a = &aux_devs[i];
+    struct vtd_pasid_dev *p = a->unit == v ? vtd_find_pasid_dev(v, a->rid) : NULL;
+    uint64_t *e = p ? pasid_entry(v, a, p, d->aux_pasid, false) : NULL;
+    if (e == NULL || !(e[0] & VTD_PASID_P) || (uint16_t)e[1] != d->did)
+      continue;
+    e[0] = on ? e[0] | VTD_PASID_SSADE : e[0] & ~VTD_PASID_SSADE;
+    vtd_table_sync(v, e, 8);
+  }
 }

@@ -9,34 +9,14 @@
 
 #include "boot/report.h"
 #include "iommu/core/aux.h"
-#include "tests/scenarios/dma_env.h"
+#include "tests/scenarios/aux_env.h"
 
-#define PAGE 4096u
-#define XFER 4000u               /* bytes per transfer (edu: at most 4095) */
-#define STAGE_IOVA 0x10000ull    /* a read-only page holding the pattern to load */
-#define DATA_IOVA 0x200000ull
 #define OTHER_IOVA 0x240000ull
-#define SENTINEL 0xee
-#define AUX_MAX_DOMS 4
 
-struct aux_env {
-  struct dma_env e;
-  const char *id;
-  unsigned bits;                      /* usable PASID width of the initiator */
-  bool enabled;
-  struct dma_buf *stage;              /* staging page for load() */
-  struct iommu_domain *doms[AUX_MAX_DOMS];
-  unsigned n_doms;
-  struct dma_initiator ini2;          /* the second initiator (aux.shared) */
-  bool ini2_open, enabled2;
-  struct iommu_device *dev2;
-};
 
 /* Reports the check: the evidence text, then the block of its named sub-conditions (ok when
  * every one held), so an expectation file can name exactly the one that deviates. */
-static void aux_report(const struct aux_env *s, const struct subconds *sc, const char *fmt, ...)
-  REPORT_PRINTF(3, 4);
-static void aux_report(const struct aux_env *s, const struct subconds *sc, const char *fmt, ...)
+void aux_report(const struct aux_env *s, const struct subconds *sc, const char *fmt, ...)
 {
   char text[1400];
   va_list ap;
@@ -66,7 +46,7 @@ static struct iommu_domain *aux_domain(struct aux_env *s)
 }
 
 /* Fails the check with the core's reason when err is not zero. */
-static bool aux_ok(struct aux_env *s, int err, const char *what)
+bool aux_ok(struct aux_env *s, int err, const char *what)
 {
   if (err == 0)
     return true;
@@ -77,7 +57,7 @@ static bool aux_ok(struct aux_env *s, int err, const char *what)
 /* Opens the unit and the initiator, skips naming what lacks aux support, enables the feature
  * and gives the initiator a primary paging domain (s->e.dom). need_device = false: only the
  * unit must support aux domains (refusal rules that the core checks before the device). */
-static bool aux_open(struct aux_env *s, struct scenario_ctx *ctx, const char *id, bool need_device)
+bool aux_open(struct aux_env *s, struct scenario_ctx *ctx, const char *id, bool need_device)
 {
   memset(s, 0, sizeof(*s));
   s->id = id;
@@ -141,7 +121,7 @@ static bool aux_open_second(struct aux_env *s)
   return true;
 }
 
-static void aux_close(struct aux_env *s)
+void aux_close(struct aux_env *s)
 {
   iommu_aux_unit_probe_detach(); /* a unit-side probe left by an early exit */
   struct iommu_device *devs[2] = { s->e.dev, s->dev2 };
@@ -181,7 +161,7 @@ static bool load(struct aux_env *s, struct dma_initiator *ini, struct iommu_doma
 }
 
 /* A page mapped writable at iova in dom, filled with the sentinel. */
-static struct dma_buf *target(struct aux_env *s, struct iommu_domain *dom, uint64_t iova)
+struct dma_buf *target(struct aux_env *s, struct iommu_domain *dom, uint64_t iova)
 {
   struct dma_buf *b = dma_env_buf(&s->e, 1);
   if (b == NULL)
@@ -194,7 +174,7 @@ static struct dma_buf *target(struct aux_env *s, struct iommu_domain *dom, uint6
 
 /* Writes ini's buffer (loaded with seed through dom) to iova tagged with pasid; *landed says
  * whether the bytes reached want (NULL: not checked). */
-static bool write_tagged(struct aux_env *s, struct dma_initiator *ini, struct iommu_domain *load_dom,
+bool write_tagged(struct aux_env *s, struct dma_initiator *ini, struct iommu_domain *load_dom,
                          uint32_t pasid, uint32_t seed, uint64_t iova, const struct dma_buf *want,
                          bool *landed)
 {

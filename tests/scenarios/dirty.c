@@ -873,12 +873,8 @@ out:
 }
 
 /* ---------------------------------------------------------------- dirty.aux */
-static void dirty_aux(struct scenario_ctx *ctx)
-{
-  if (ctx->unit && dma_env_skip_unprobed("dirty.aux", ctx))
-    return;
-  skip("dirty.aux", ctx->tag, "dirty tracking of aux (PASID-attached) domains not implemented");
-}
+/* tests/scenarios/dirty_aux.c: it needs the aux scenarios' environment. */
+void dirty_aux(struct scenario_ctx *ctx);
 
 const struct scenario dirty_scenarios[] = {
   { "dirty.caps", SCENARIO_PER_IOMMU, dirty_caps },
