@@ -32,7 +32,7 @@ WARN := -Wall -Wextra -Werror -Wvla -Wshadow -Wstrict-prototypes
 STD := -std=c11 -D_DEFAULT_SOURCE
 
 .SECONDARY:
-.PHONY: all run check bench fuzz image clean deps test host-tests qemu-matrix
+.PHONY: all run check bench fuzz image clean deps test host-tests qemu-matrix print-core-srcs
 all: image
 
 deps:
@@ -152,6 +152,10 @@ qemu-matrix:
 
 bench:
 	$(Q)bash scripts/bench.sh
+
+# The core's sources, for benchmarks that link all of it (scripts/bench.sh, "@core").
+print-core-srcs:
+	@echo $(CORE_SRCS) arch/host/arch_host.c arch/host/mem_host.c
 
 fuzz:
 	$(Q)bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -1,4 +1,4 @@
-// bench-sources: iommu/core/core.c iommu/core/dirty.c boot/report.c iommu/pgtable/pgtable.c iommu/pgtable/fmt_vtd_ss.c iommu/pgtable/fmt_x86_64.c iommu/pgtable/fmt_amd_v1.c iommu/pgtable/fmt_arm_lpae.c arch/host/mem_host.c arch/host/arch_host.c
+// bench-sources: @core
 /* Page-table engine through the core API (iommu_map / iommu_unmap + sync) on the host:
  * mapping and unmapping 1 GiB as 4 KiB pages, against memset over the same number of
  * page-table bytes (262144 entries of 8 bytes) measured in the same run: the ratio is the
@@ -15,14 +15,6 @@
 #include "boot/mem.h"
 #include "iommu/core/core.h"
 #include "iommu/core/dirty.h"
-
-/* The core needs the unit that translates a RID only for iommu_device_get (unused here). */
-struct iommu_unit *platform_unit_for_rid(struct platform *plat, uint16_t segment, uint16_t rid,
-                                         char *how, size_t how_len)
-{
-  (void)plat, (void)segment, (void)rid, (void)how, (void)how_len;
-  return NULL;
-}
 
 /* A unit whose driver does nothing but own a VT-d second-stage table: the engine and the
  * core are what is measured. */

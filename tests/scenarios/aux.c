@@ -389,7 +389,7 @@ static void aux_isolation(struct scenario_ctx *ctx)
   if (!dma_env_ok(&s.e, s.e.ini.dma_write(&s.e.ini, p1, OTHER_IOVA, XFER), "tagged DMA write"))
     goto out;
   bool unchanged = all_bytes(only->p, PAGE, SENTINEL);
-  char ft[200];
+  char ft[320];
   bool rec = pasid_fault(&s, s.e.ini.rid, p1, ft, sizeof(ft));
   char why[120] = "";
   bool need_rec = faults_readable(&s, why, sizeof(why));
@@ -446,7 +446,7 @@ static void aux_detach(struct scenario_ctx *ctx)
   if (!dma_env_ok(&s.e, s.e.ini.dma_write(&s.e.ini, pasid, DATA_IOVA, XFER), "tagged DMA write after detach"))
     goto out;
   bool unchanged = all_bytes(t->p, PAGE, SENTINEL);
-  char ft[200], why[120] = "";
+  char ft[320], why[120] = "";
   bool rec = pasid_fault(&s, s.e.ini.rid, pasid, ft, sizeof(ft));
   bool need_rec = faults_readable(&s, why, sizeof(why));
   struct subconds sc = { "", "" };
