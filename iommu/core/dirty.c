@@ -80,7 +80,8 @@ void iommu_bitmap_set(uint8_t *bitmap, uint64_t first, uint64_t last)
 struct harvest {
   uint64_t base, last, page_size;
   uint8_t *bitmap;           /* NULL: nothing reported */
-  struct iommu_gather g;     /* what was cleaned, invalidated once */
+  struct iommu_gather *g;    /* what was cleaned, invalidated once; NULL: the caller's
+                              * unmap gathers the whole range itself */
 };
 
 /* A dirty leaf: every bit it covers inside the window, and its range into the gather. */
@@ -90,7 +91,8 @@ static void harvest_leaf(void *ctx, uint64_t iova, uint64_t size)
   uint64_t first = iova > h->base ? iova : h->base;
   uint64_t leaf_last = iova + size - 1;
   uint64_t last = leaf_last < h->last ? leaf_last : h->last;
-  iommu_gather_add(&h->g, iova, size);
+  if (h->g)
+    iommu_gather_add(h->g, iova, size);
   if (h->bitmap && first <= last)
     iommu_bitmap_set(h->bitmap, (first - h->base) / h->page_size, (last - h->base) / h->page_size);
 }
@@ -105,8 +107,7 @@ static int clear_all(struct iommu_domain *dom)
 {
   unsigned bits = dom->iova_bits;
   uint64_t size = bits >= 64 ? UINT64_MAX : 1ull << bits;
-  struct harvest h = { .base = 0, .last = size - 1, .page_size = 1 };
-  iommu_gather_init(&h.g);
+  struct harvest h = { .base = 0, .last = size - 1, .page_size = 1 }; /* the flush covers all */
   int err = pt_read_and_clear_dirty(&dom->pt, 0, size, true, harvest_leaf, &h);
   return err ? err : iommu_flush(dom, 0, 0);
 }
@@ -156,16 +157,17 @@ int iommu_read_and_clear_dirty(struct iommu_domain *dom, uint64_t iova, uint64_t
   if (err)
     return err;
   bool clear = !(flags & IOMMU_DIRTY_NO_CLEAR);
+  struct iommu_gather g;
+  iommu_gather_init(&g);
   struct harvest h = { .base = iova, .last = iova + length - 1, .page_size = page_size,
-                       .bitmap = bitmap };
-  iommu_gather_init(&h.g);
+                       .bitmap = bitmap, .g = &g };
   err = pt_read_and_clear_dirty(&dom->pt, iova, length, clear, harvest_leaf, &h);
-  if (err || !clear || !h.g.pending)
+  if (err || !clear || !g.pending)
     return err;
   /* Cached translations of cleaned leaves still say "dirty": without this one flush a
    * later write would hit them and leave the leaf clean. */
   dom->dirty_flushes++;
-  return iommu_sync(dom, &h.g);
+  return iommu_sync(dom, &g);
 }
 
 int iommu_unmap_read_dirty(struct iommu_domain *dom, uint64_t iova, uint64_t size,
@@ -181,6 +183,5 @@ int iommu_unmap_read_dirty(struct iommu_domain *dom, uint64_t iova, uint64_t siz
     return err;
   struct harvest h = { .base = iova, .last = iova + size - 1, .page_size = page_size,
                        .bitmap = bitmap };
-  iommu_gather_init(&h.g); /* unused: iommu_unmap_report gathers into g */
   return iommu_unmap_report(dom, iova, size, g, unmapped, harvest_leaf, &h);
 }

@@ -279,34 +279,11 @@ static bool named(struct subconds *sc, const char *what, const char *cond, bool 
   return subcond(sc, name, ok);
 }
 
-static void record_fault(struct dma_env *e, struct subconds *sc, const char *what, uint64_t iova,
-                         bool write, const enum iommu_fault_kind *kinds, unsigned n_kinds,
-                         char *text, size_t n);
-
 /* The record a blocked access must leave: <what>-record (from the initiator, at that page,
  * direction and kind), <what>-untagged (the request carried no PASID, the record must not
  * claim one: PP=0) and <what>-record-format (nothing in the record breaks its spec). Where
  * the unit's records cannot be read back, <what>-record fails naming why: the check names
  * a record, so memory alone does not earn it. */
-static void check_record(struct dma_env *e, struct subconds *sc, const char *what, uint64_t iova,
-                         bool write, const enum iommu_fault_kind *kinds, unsigned n_kinds,
-                         char *text, size_t n)
-{
-  /* The initiator's own account, where it gives one (NVMe completion status): a blocked
-   * DMA must show as a failed transfer, never as a completed one (<what>-device-error). */
-  enum initiator_outcome said = e->ini.last_outcome;
-  char status[sizeof(e->ini.last_status)];
-  memcpy(status, e->ini.last_status, sizeof(status));
-  record_fault(e, sc, what, iova, write, kinds, n_kinds, text, n);
-  if (said == INITIATOR_OUTCOME_UNREPORTED)
-    return;
-  size_t used = strlen(text);
-  bool failed = named(sc, what, "device-error", said == INITIATOR_OUTCOME_FAILED);
-  e->ini.n_failed = e->ini.n_mismatch = 0; /* judged here: later checks start from zero */
-  snprintf(text + used, n - used, "; %s %s: %s", e->ini.name,
-           failed ? "reported the transfer failed" : "reported NO transfer error", status);
-}
-
 static void record_fault(struct dma_env *e, struct subconds *sc, const char *what, uint64_t iova,
                          bool write, const enum iommu_fault_kind *kinds, unsigned n_kinds,
                          char *text, size_t n)
@@ -343,6 +320,27 @@ static void record_fault(struct dma_env *e, struct subconds *sc, const char *wha
            untagged ? "" : " (PASID present on a request without PASID)",
            format_ok ? "" : " (", f->format_deviation, format_ok ? "" : ")");
 }
+
+/* check_record: the record (above) and the initiator's own account of the transfer. */
+static void check_record(struct dma_env *e, struct subconds *sc, const char *what, uint64_t iova,
+                         bool write, const enum iommu_fault_kind *kinds, unsigned n_kinds,
+                         char *text, size_t n)
+{
+  /* The initiator's own account, where it gives one (NVMe completion status): a blocked
+   * DMA must show as a failed transfer, never as a completed one (<what>-device-error). */
+  enum initiator_outcome said = e->ini.last_outcome;
+  char status[sizeof(e->ini.last_status)];
+  memcpy(status, e->ini.last_status, sizeof(status));
+  record_fault(e, sc, what, iova, write, kinds, n_kinds, text, n);
+  if (said == INITIATOR_OUTCOME_UNREPORTED)
+    return;
+  size_t used = strlen(text);
+  bool failed = named(sc, what, "device-error", said == INITIATOR_OUTCOME_FAILED);
+  e->ini.n_failed = e->ini.n_mismatch = 0; /* judged here: later checks start from zero */
+  snprintf(text + used, n - used, "; %s %s: %s", e->ini.name,
+           failed ? "reported the transfer failed" : "reported NO transfer error", status);
+}
+
 
 /* Positive control: the same transfer to a mapped page lands first, so "memory unchanged"
  * later cannot come from a transfer that never ran. The pattern is already in the
